@@ -1,0 +1,50 @@
+# The course in two commands:  make lab  (set up and open)   make test  (set up and check everything)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PORT   ?= 8888
+FIRST  := notebooks/00_course_map.ipynb
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+.PHONY: lab test test-unit test-notebooks exercises check-exercises grade bench clean help
+
+help:
+	@echo "make lab        set up .venv (first time) and open the course in JupyterLab"
+	@echo "make test       set up .venv (first time) and run every test"
+	@echo "make exercises  regenerate exercises/ from solutions/"
+	@echo "make grade SUBMISSIONS='a.ipynb b.ipynb'   grade student notebooks"
+	@echo "make bench      speed of emlib against scikit-learn"
+
+# (Re)install when pyproject.toml changes; a no-op otherwise.
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test,apps]"
+	@touch $(STAMP)
+
+lab: $(STAMP)
+	@echo "Opening the course at http://127.0.0.1:$(PORT)/lab/tree/$(FIRST)  (the full URL with its token follows)"
+	$(BIN)/jupyter lab $(FIRST) --ip=127.0.0.1 --port=$(PORT) $(ROOT_FLAG)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest tests $(NBVAL) notebooks solutions
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest tests
+
+test-notebooks: $(STAMP)
+	$(BIN)/python -m pytest $(NBVAL) notebooks solutions
+
+exercises: $(STAMP)
+	$(BIN)/python -m emlib.make_exercises $(if $(FORCE),--force,)
+
+grade: $(STAMP)
+	$(BIN)/python -m emlib.grade $(SUBMISSIONS)
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_em.py
+
+clean:
+	rm -rf $(VENV) build site grades .pytest_cache

@@ -1,0 +1,19 @@
+"""emlib: the EM lecture's formulas for Gaussian mixtures, exact, fast and safe."""
+
+from .em import EMResult, em
+from .estimator import GaussianMixtureEM
+from .init import init_from_data, init_from_labels, init_kmeans_pp, kmeans_pp_indices
+from .kmeans import KMeansResult, kmeans, kmeans_limit_mixture
+from .mixture import Mixture, logsumexp_rows
+from .selection import aic, bic, n_parameters, trim
+from .steps import e_step, expected_complete_loglik, m_step, update_covariances, update_means, update_weights
+from ._validation import COVARIANCE_KINDS
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "COVARIANCE_KINDS", "EMResult", "GaussianMixtureEM", "KMeansResult", "Mixture",
+    "aic", "bic", "e_step", "em", "expected_complete_loglik", "init_from_data", "init_from_labels",
+    "init_kmeans_pp", "kmeans", "kmeans_limit_mixture", "kmeans_pp_indices", "logsumexp_rows",
+    "m_step", "n_parameters", "trim", "update_covariances", "update_means", "update_weights",
+]

@@ -1,0 +1,66 @@
+"""Data sets of the course: generated ones, and small real ones shipped with emlib.
+
+Nothing is downloaded: every set is either generated from a seed or read
+from a file inside this package (see ``README.md`` in this folder for the
+provenance of each file).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import numpy as np
+
+from .._validation import check_float, check_int, check_rng
+from ..mixture import Mixture
+
+FAITHFUL_COLUMNS = ("eruptions", "waiting")
+
+
+def old_faithful() -> np.ndarray:
+    """Old Faithful geyser eruptions, shape (272, 2).
+
+    Columns: eruption duration (minutes), waiting time to the next eruption
+    (minutes); see ``FAITHFUL_COLUMNS``. Source: Hardle (1991), as R's
+    ``datasets::faithful``.
+    """
+    with resources.files(__package__).joinpath("old_faithful.csv").open("r") as fh:
+        return np.loadtxt(fh, delimiter=",", comments="#", skiprows=6)
+
+
+def annulus(n: int = 900, rng=None, *, radius: float = 1.0, width: float = 0.2) -> np.ndarray:
+    """n points spread uniformly over a ring (Gutierrez-Osuna's EM example), shape (n, 2).
+
+    The angle is uniform on [0, 2 pi); the radius uniform on
+    [radius - width / 2, radius + width / 2]. No Gaussian mixture with few
+    components fits it well: the classic test of EM with many components and
+    trimming.
+    """
+    n = check_int(n, "n", minimum=1)
+    rng = check_rng(rng)
+    radius = check_float(radius, "radius", minimum=0.0, strict=True)
+    width = check_float(width, "width", minimum=0.0)
+    if width >= 2 * radius:
+        raise ValueError(f"width must be < 2 * radius = {2 * radius}, got {width}")
+    angle = rng.uniform(0.0, 2.0 * np.pi, n)
+    r = rng.uniform(radius - width / 2, radius + width / 2, n)
+    return np.column_stack([r * np.cos(angle), r * np.sin(angle)])
+
+
+THREE_GAUSSIANS = Mixture(
+    weights=[0.5, 0.3, 0.2],
+    means=[[0.0, 0.0], [4.0, 3.0], [-3.0, 4.0]],
+    covariances=[[[2.0, 0.8], [0.8, 1.0]], [[1.0, -0.6], [-0.6, 1.5]], [[0.6, 0.0], [0.0, 0.6]]],
+)
+"""The true mixture behind :func:`three_gaussians`: three overlapping 2-D Gaussians."""
+
+
+def three_gaussians(n: int = 500, rng=None) -> tuple[np.ndarray, np.ndarray]:
+    """A 2-D demo set drawn from :data:`THREE_GAUSSIANS`.
+
+    Returns
+    -------
+    X : array of shape (n, 2)
+    z : array of shape (n,), the true component of each sample
+    """
+    return THREE_GAUSSIANS.sample(n, rng)

@@ -1,0 +1,249 @@
+"""The fast path of the EM loop: one chunked pass per iteration over sufficient statistics.
+
+Same numbers as :func:`emlib.e_step` followed by :func:`emlib.m_step`, computed
+differently (the tests hold the two together):
+
+1. A Gaussian log-density is a quadratic function of x. With the features
+   phi(x) = [1, x_1..x_d, x_a x_b for a <= b], the log of every weighted
+   component density is one inner product,
+
+       ln rho_k + ln N(x | mu_k, Sigma_k) = phi(x) . w_k,
+
+   where w_k collects ln rho_k - (d ln 2 pi + ln det Sigma_k + mu_k^T P_k mu_k) / 2,
+   the linear coefficients P_k mu_k, and the quadratic ones -P_k / 2
+   (P_k = Sigma_k^{-1}; off-diagonal pairs appear once, hence -P_k[a, b]).
+   So the E-step for all components at once is ONE matrix product
+   Phi (n x p) @ W (p x m): no loop over components.
+
+2. The M-step needs only weighted sums of the same features,
+   sum_i E[z_i^(k)] phi(x_i): N_k, the first moments and the second moments.
+   That is ONE more product, resp^T (m x n) @ Phi (n x p).
+
+3. Rows are processed in chunks that fit in cache, so memory stays
+   O(chunk * (p + m)) beside X, and the n x m responsibility matrix is never
+   stored during the iterations.
+
+Second moments suffer cancellation when the data sit far from the origin
+(values near 1e6 with unit spread: x^2 ~ 1e12, the variance ~ 1). So every
+feature is formed from x - c, where c is the (weighted) mean of the data.
+When all covariances are diagonal and the covariance kind needs only
+variances, the features shrink to [1, x, x_a^2].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .mixture import LOG_2PI, Mixture
+from .steps import COLLAPSE_MESSAGE, COLLAPSE_THRESHOLD
+
+# Rows per chunk are chosen so that one chunk's features and log-densities take
+# about this many bytes (a typical L2 cache).
+CHUNK_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class SufficientStatistics:
+    """What one pass over the data leaves for the M-step.
+
+    Attributes
+    ----------
+    nk : (m,) N_k = sum_i w_i E[z_i^(k)]
+    first : (m, d) sum_i w_i E[z_i^(k)] (x_i - c)
+    second : (m, q) sum_i w_i E[z_i^(k)] phi2(x_i - c); phi2 holds the products
+        x_a x_b for a <= b (q = d(d+1)/2, numpy's triu order) or, when
+        ``diagonal``, only the squares x_a^2 (q = d)
+    loglik : sum_i w_i ln p(x_i | theta), at the parameters of the E-step
+    center : (d,) the centring point c
+    diagonal : bool
+    """
+
+    nk: np.ndarray
+    first: np.ndarray
+    second: np.ndarray
+    loglik: float
+    center: np.ndarray
+    diagonal: bool
+
+
+def _pairs(d: int, diagonal: bool) -> tuple[np.ndarray, np.ndarray]:
+    if diagonal:
+        idx = np.arange(d)
+        return idx, idx
+    return np.triu_indices(d)
+
+
+def n_features_of(d: int, diagonal: bool) -> int:
+    """p = 1 + d + q, the length of phi(x)."""
+    return 1 + d + (d if diagonal else d * (d + 1) // 2)
+
+
+def quadratic_features(Xc: np.ndarray, diagonal: bool, out: np.ndarray | None = None) -> np.ndarray:
+    """phi(x) = [1, x, x_a x_b (a <= b)] for every row, shape (n, p).
+
+    Parameters
+    ----------
+    Xc : array of shape (n, d), already centred
+    diagonal : bool, keep only the squares x_a^2 as quadratic terms
+    out : optional array of shape (>= n, p) to fill
+    """
+    n, d = Xc.shape
+    ia, ib = _pairs(d, diagonal)
+    p = 1 + d + ia.size
+    phi = np.empty((n, p)) if out is None else out[:n]
+    phi[:, 0] = 1.0
+    phi[:, 1:1 + d] = Xc
+    np.multiply(Xc[:, ia], Xc[:, ib], out=phi[:, 1 + d:])
+    return phi
+
+
+def log_joint_coefficients(mixture: Mixture, center: np.ndarray, diagonal: bool) -> np.ndarray:
+    """W of shape (p, m) with phi(x - c) @ W[:, k] = ln rho_k + ln N(x | mu_k, Sigma_k).
+
+    ``diagonal`` may be True only when every precision matrix is diagonal.
+    """
+    d = mixture.n_features
+    P = mixture.precisions                                   # (m, d, d)
+    mc = mixture.means - center                              # (m, d)
+    Pm = np.einsum("kab,kb->ka", P, mc)                      # (m, d)
+    with np.errstate(divide="ignore"):
+        log_w = np.log(mixture.weights)
+    const = log_w - 0.5 * (d * LOG_2PI + mixture.log_det + np.einsum("ka,ka->k", mc, Pm))
+    ia, ib = _pairs(d, diagonal)
+    quad = -P[:, ia, ib] * np.where(ia == ib, 0.5, 1.0)      # (m, q)
+    return np.concatenate([const[:, None], Pm, quad], axis=1).T
+
+
+def is_diagonal(mixture: Mixture) -> bool:
+    """True when every covariance matrix is diagonal."""
+    cov = mixture.covariances
+    d = cov.shape[1]
+    return d == 1 or not np.any(cov[:, ~np.eye(d, dtype=bool)])
+
+
+def chunk_rows(p: int, m: int, chunk_size: int | None = None) -> int:
+    if chunk_size is not None:
+        return max(1, int(chunk_size))
+    return max(256, CHUNK_BYTES // (8 * (p + m)))
+
+
+def accumulate(X: np.ndarray, mixture: Mixture, *, center: np.ndarray, diagonal: bool,
+               sample_weight: np.ndarray | None = None, chunk_size: int | None = None,
+               stats: bool = True) -> SufficientStatistics:
+    """One pass: E-step on every chunk, and the sums the M-step needs.
+
+    Parameters
+    ----------
+    X : array of shape (n, d), validated
+    mixture : Mixture with m components, the parameters theta^(t)
+    center : (d,) centring point c
+    diagonal : use only squared features (requires diagonal covariances)
+    sample_weight : (n,) or None
+    stats : False to compute only the log-likelihood
+
+    Returns
+    -------
+    SufficientStatistics
+    """
+    n, d = X.shape
+    m = mixture.n_components
+    diagonal = diagonal and is_diagonal(mixture)        # squares suffice for the E-step and the M-step
+    W = log_joint_coefficients(mixture, center, diagonal)  # (p, m)
+    p = W.shape[0]
+    rows = min(n, chunk_rows(p, m, chunk_size))
+    buf = np.empty((rows, p))
+    total = np.zeros((m, p))
+    loglik = 0.0
+    for start in range(0, n, rows):
+        stop = min(start + rows, n)
+        phi = quadratic_features(X[start:stop] - center, diagonal, out=buf)
+        L = phi @ W                                    # (c, m): ln rho_k N(x_i | k)
+        top = L.max(axis=1)
+        L -= top[:, None]
+        np.exp(L, out=L)
+        s = L.sum(axis=1)
+        log_px = top + np.log(s)                            # ln p(x_i | theta)
+        if not np.all(np.isfinite(log_px)):
+            bad = start + int(np.flatnonzero(~np.isfinite(log_px))[0])
+            raise ValueError(f"the density of sample X[{bad}] is not representable even in log space "
+                             "(its values are too large for float64 arithmetic); rescale X")
+        if sample_weight is None:
+            loglik += float(log_px.sum())
+            scale = 1.0 / s
+        else:
+            wc = sample_weight[start:stop]
+            loglik += float(wc @ log_px)
+            scale = wc / s
+        if stats:
+            L *= scale[:, None]                             # w_i E[z_i^(k)]
+            total += L.T @ phi
+    return SufficientStatistics(nk=total[:, 0].copy(), first=total[:, 1:1 + d].copy(),
+                                second=total[:, 1 + d:].copy(), loglik=loglik,
+                                center=np.asarray(center, dtype=float), diagonal=diagonal)
+
+
+def _unpack_symmetric(second: np.ndarray, d: int) -> np.ndarray:
+    """(m, d(d+1)/2) upper-triangle entries -> (m, d, d) symmetric matrices."""
+    m = second.shape[0]
+    out = np.zeros((m, d, d))
+    ia, ib = np.triu_indices(d)
+    out[:, ia, ib] = second
+    out[:, ib, ia] = second
+    return out
+
+
+def _variances(second: np.ndarray, d: int, diagonal: bool) -> np.ndarray:
+    if diagonal:
+        return second
+    ia, ib = np.triu_indices(d)
+    return second[:, ia == ib]
+
+
+def mixture_from_stats(st: SufficientStatistics, covariance: str, reg: float, *,
+                       fixed_covariances: np.ndarray | None = None,
+                       fixed_weights: np.ndarray | None = None,
+                       min_weight: float | None = None) -> tuple[Mixture, np.ndarray]:
+    """The M-step from sufficient statistics (same formulas as :func:`emlib.m_step`).
+
+    Returns the new mixture and the indices of the components kept (all of
+    them unless ``min_weight`` trimmed some).
+    """
+    nk, d = st.nk, st.first.shape[1]
+    keep = np.arange(nk.size)
+    if min_weight is not None:
+        keep = np.flatnonzero(nk / nk.sum() >= min_weight)
+        if keep.size == 0:
+            raise ValueError(f"min_weight={min_weight} trimmed every component; use a smaller min_weight")
+    dead = keep[nk[keep] < COLLAPSE_THRESHOLD]
+    if dead.size:
+        raise ValueError(COLLAPSE_MESSAGE.format(ks=dead.tolist()))
+    nk = nk[keep]
+    if fixed_weights is not None:
+        weights = fixed_weights[keep] / fixed_weights[keep].sum()
+    else:
+        weights = nk / nk.sum()
+    mc = st.first[keep] / nk[:, None]                       # centred means
+    means = st.center + mc
+    m = keep.size
+    eye = np.eye(d)
+    if covariance == "fixed":
+        cov = fixed_covariances[keep]
+    elif covariance in ("full", "tied"):
+        if st.diagonal:
+            raise ValueError("internal: full covariances need the full second moments")
+        S = _unpack_symmetric(st.second[keep], d)          # sum_i r_ik (x_i - c)(x_i - c)^T
+        scatter = S - nk[:, None, None] * np.einsum("ka,kb->kab", mc, mc)
+        if covariance == "full":
+            cov = scatter / nk[:, None, None]
+        else:
+            cov = np.broadcast_to(scatter.sum(axis=0) / nk.sum(), (m, d, d))
+        cov = cov + reg * eye
+    else:
+        var = _variances(st.second[keep], d, st.diagonal) / nk[:, None] - mc ** 2
+        var = np.maximum(var, 0.0)
+        if covariance == "spherical":
+            var = np.repeat(var.mean(axis=1, keepdims=True), d, axis=1)
+        cov = (var + reg)[:, :, None] * eye
+    return Mixture(weights, means, cov), keep

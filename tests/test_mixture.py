@@ -1,0 +1,104 @@
+import numpy as np
+import pytest
+from scipy.stats import multivariate_normal
+
+from emlib import Mixture
+from conftest import random_mixture
+
+
+def test_logpdf_matches_scipy(rng):
+    mix = random_mixture(rng, 4, 3)
+    X = rng.normal(scale=4, size=(200, 3))
+    comp = mix.component_logpdf(X)
+    for k in range(4):
+        ref = multivariate_normal(mix.means[k], mix.covariances[k]).logpdf(X)
+        np.testing.assert_allclose(comp[:, k], ref, rtol=1e-10, atol=1e-10)
+    dens = sum(mix.weights[k] * multivariate_normal(mix.means[k], mix.covariances[k]).pdf(X) for k in range(4))
+    np.testing.assert_allclose(mix.pdf(X), dens, rtol=1e-10)
+    np.testing.assert_allclose(mix.logpdf(X), np.log(dens), rtol=1e-10)
+
+
+def test_posterior_rows_sum_to_one_and_classify_is_map(rng):
+    mix = random_mixture(rng, 3, 2)
+    X = rng.normal(scale=5, size=(300, 2))
+    post = mix.posterior(X)
+    np.testing.assert_allclose(post.sum(axis=1), 1.0, atol=1e-12)
+    joint = np.stack([mix.weights[k] * multivariate_normal(mix.means[k], mix.covariances[k]).pdf(X)
+                      for k in range(3)], axis=1)
+    np.testing.assert_array_equal(mix.classify(X), np.argmax(joint, axis=1))
+    np.testing.assert_allclose(post, joint / joint.sum(axis=1, keepdims=True), rtol=1e-9, atol=1e-12)
+
+
+def test_posterior_far_from_every_mean_does_not_underflow():
+    mix = Mixture.univariate([0.5, 0.5], [0.0, 1.0], [0.01, 0.01])
+    post = mix.posterior(np.array([[1000.0]]))
+    assert np.all(np.isfinite(post))
+    np.testing.assert_allclose(post, [[0.0, 1.0]], atol=1e-12)
+
+
+def test_sample_follows_the_two_stage_process_moments(rng):
+    mix = random_mixture(rng, 3, 2)
+    X, z = mix.sample(200_000, np.random.default_rng(0))
+    assert X.shape == (200_000, 2) and z.shape == (200_000,)
+    np.testing.assert_allclose(np.bincount(z) / z.size, mix.weights, atol=4e-3)
+    for k in range(3):
+        Xk = X[z == k]
+        np.testing.assert_allclose(Xk.mean(axis=0), mix.means[k], atol=0.03)
+        np.testing.assert_allclose(np.cov(Xk.T), mix.covariances[k], atol=0.05)
+    mean = mix.weights @ mix.means
+    np.testing.assert_allclose(X.mean(axis=0), mean, atol=0.03)
+
+
+def test_sample_is_reproducible_with_a_seed(rng):
+    mix = random_mixture(rng, 2, 2)
+    a, za = mix.sample(50, 7)
+    b, zb = mix.sample(50, np.random.default_rng(7))
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(za, zb)
+
+
+def test_univariate_constructor():
+    mix = Mixture.univariate([0.2, 0.8], [-1.0, 2.0], [0.5, 2.0])
+    assert mix.n_components == 2 and mix.n_features == 1
+    np.testing.assert_allclose(mix.covariances[:, 0, 0], [0.5, 2.0])
+    x = np.linspace(-3, 5, 7)
+    ref = 0.2 * multivariate_normal(-1, 0.5).pdf(x) + 0.8 * multivariate_normal(2, 2.0).pdf(x)
+    np.testing.assert_allclose(mix.pdf(x), ref, rtol=1e-12)
+
+
+def test_mixture_is_immutable(rng):
+    mix = random_mixture(rng, 2, 2)
+    with pytest.raises(ValueError):
+        mix.means[0, 0] = 5.0
+    with pytest.raises(AttributeError):
+        mix.weights = np.array([1.0, 0.0])
+
+
+def test_input_arrays_are_copied(rng):
+    w = np.array([0.5, 0.5])
+    mix = Mixture(w, np.zeros((2, 1)), np.ones((2, 1, 1)))
+    w[0] = 0.9
+    assert mix.weights[0] == 0.5
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(weights=[0.5, 0.6], means=[[0.0], [1.0]], covariances=[[[1.0]], [[1.0]]]), "sum to 1"),
+    (dict(weights=[1.5, -0.5], means=[[0.0], [1.0]], covariances=[[[1.0]], [[1.0]]]), "non-negative"),
+    (dict(weights=[0.5, 0.5], means=[[0.0], [1.0], [2.0]], covariances=[[[1.0]], [[1.0]]]), "means must have shape"),
+    (dict(weights=[0.5, 0.5], means=[[0.0], [1.0]], covariances=[[[1.0]]]), "covariances must have shape"),
+    (dict(weights=[1.0], means=[[0.0, 0.0]], covariances=[[[1.0, 0.5], [0.0, 1.0]]]), "not symmetric"),
+    (dict(weights=[1.0], means=[[0.0, 0.0]], covariances=[[[1.0, 2.0], [2.0, 1.0]]]), "positive definite"),
+    (dict(weights=[1.0], means=[[np.nan]], covariances=[[[1.0]]]), "means contains"),
+    (dict(weights=[], means=np.zeros((0, 1)), covariances=np.zeros((0, 1, 1))), "at least one"),
+])
+def test_bad_parameters_are_refused_with_a_named_argument(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Mixture(**kwargs)
+
+
+def test_wrong_feature_count_is_refused(rng):
+    mix = random_mixture(rng, 2, 3)
+    with pytest.raises(ValueError, match="3 feature"):
+        mix.logpdf(np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="em_missing"):
+        mix.logpdf(np.full((2, 3), np.nan))

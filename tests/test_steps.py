@@ -1,0 +1,119 @@
+import numpy as np
+import pytest
+
+from emlib import Mixture, e_step, expected_complete_loglik, m_step, update_covariances, update_means, update_weights
+from conftest import random_mixture
+
+
+def test_responsibilities_sum_to_one(rng):
+    mix = random_mixture(rng, 5, 3)
+    X = rng.normal(scale=5, size=(400, 3))
+    resp, ll = e_step(X, mix)
+    assert resp.shape == (400, 5)
+    np.testing.assert_allclose(resp.sum(axis=1), 1.0, atol=1e-12)
+    assert np.all(resp >= 0)
+    np.testing.assert_allclose(ll, mix.logpdf(X).sum())
+
+
+def test_e_step_matches_the_slide_formula_where_it_does_not_underflow():
+    mix = Mixture.univariate([0.3, 0.7], [0.0, 2.0], [1.0, 1.0])
+    x = np.linspace(-2, 4, 13)
+    num = np.stack([0.3 * np.exp(-(x - 0.0) ** 2 / 2), 0.7 * np.exp(-(x - 2.0) ** 2 / 2)], axis=1)
+    resp, _ = e_step(x, mix)
+    np.testing.assert_allclose(resp, num / num.sum(axis=1, keepdims=True), rtol=1e-12)
+
+
+def test_e_step_survives_points_where_the_naive_formula_underflows():
+    mix = Mixture.univariate([0.5, 0.5], [0.0, 10.0], [0.1, 0.1])
+    x = np.array([[-500.0], [5.0], [600.0]])
+    naive = 0.5 * np.exp(-(x - mix.means[:, 0]) ** 2 / 0.2)
+    assert np.all(naive[[0, 2]] == 0)       # 0/0 in the textbook formula
+    resp, ll = e_step(x, mix)
+    assert np.all(np.isfinite(resp)) and np.isfinite(ll)
+    np.testing.assert_allclose(resp[[0, 2]], [[1, 0], [0, 1]], atol=1e-12)
+    np.testing.assert_allclose(resp[1], [0.5, 0.5])
+
+
+def test_mean_update_is_the_responsibility_weighted_average(rng):
+    X = rng.normal(size=(100, 2))
+    resp = rng.dirichlet(np.ones(3), size=100)
+    mu = update_means(X, resp)
+    for k in range(3):
+        np.testing.assert_allclose(mu[k], np.average(X, axis=0, weights=resp[:, k]))
+
+
+def test_covariance_update_matches_numpy_weighted_cov(rng):
+    X = rng.normal(size=(150, 3))
+    resp = rng.dirichlet(np.ones(2), size=150)
+    mu = update_means(X, resp)
+    cov = update_covariances(X, resp, mu, "full", reg=0.0)
+    for k in range(2):
+        ref = np.cov(X.T, aweights=resp[:, k], bias=True)
+        np.testing.assert_allclose(cov[k], ref, rtol=1e-12, atol=1e-14)
+    diag = update_covariances(X, resp, mu, "diag", reg=0.0)
+    np.testing.assert_allclose(diag, cov * np.eye(3), atol=1e-14)
+    sph = update_covariances(X, resp, mu, "spherical", reg=0.0)
+    np.testing.assert_allclose(sph[:, 0, 0], np.trace(cov, axis1=1, axis2=2) / 3)
+    tied = update_covariances(X, resp, mu, "tied", reg=0.5)
+    nk = resp.sum(axis=0)
+    np.testing.assert_allclose(tied[0], (nk[:, None, None] * cov).sum(axis=0) / 150 + 0.5 * np.eye(3))
+
+
+def test_weight_update_beats_every_other_feasible_rho_on_q(rng):
+    X = rng.normal(size=(80, 2))
+    resp = rng.dirichlet(np.ones(4), size=80)
+    best = update_weights(resp)
+    np.testing.assert_allclose(best.sum(), 1.0)
+    base = m_step(X, resp)
+    q_best = expected_complete_loglik(X, resp, base)
+    for rho in rng.dirichlet(np.ones(4), size=2000):
+        assert expected_complete_loglik(X, resp, base.with_weights(rho)) <= q_best + 1e-9
+
+
+def test_m_step_maximises_q_against_perturbed_parameters(rng):
+    X = rng.normal(size=(120, 2)) * [1, 3]
+    resp = rng.dirichlet(np.ones(2), size=120)
+    new = m_step(X, resp, reg=0.0)
+    q = expected_complete_loglik(X, resp, new)
+    for _ in range(200):
+        means = new.means + rng.normal(scale=0.1, size=new.means.shape)
+        A = rng.normal(scale=0.05, size=(2, 2, 2))
+        cov = new.covariances + A @ np.swapaxes(A, 1, 2)
+        assert expected_complete_loglik(X, resp, Mixture(new.weights, means, cov)) <= q + 1e-9
+
+
+def test_fixed_kinds_keep_what_they_are_told(rng):
+    X = rng.normal(size=(50, 2))
+    resp = rng.dirichlet(np.ones(2), size=50)
+    cov = np.stack([np.eye(2) * 0.5, np.eye(2) * 2.0])
+    mix = m_step(X, resp, covariance="fixed", fixed_covariances=cov, fixed_weights=[0.5, 0.5])
+    np.testing.assert_array_equal(mix.covariances, cov)
+    np.testing.assert_array_equal(mix.weights, [0.5, 0.5])
+    with pytest.raises(ValueError, match="fixed_covariances"):
+        m_step(X, resp, covariance="fixed")
+
+
+def test_collapsed_component_raises_an_error_naming_the_remedies(rng):
+    X = rng.normal(size=(10, 1))
+    resp = np.zeros((10, 2))
+    resp[:, 0] = 1.0
+    with pytest.raises(ValueError, match="min_weight") as info:
+        m_step(X, resp)
+    assert "reg" in str(info.value)
+
+
+@pytest.mark.parametrize("bad, match", [
+    (np.ones((5, 2)), "sum to 1"),
+    (np.full((5, 2), np.nan), "NaN"),
+    (np.ones((4, 2)) / 2, "one row per sample"),
+])
+def test_bad_responsibilities_are_refused(bad, match, rng):
+    with pytest.raises(ValueError, match=match):
+        update_means(rng.normal(size=(5, 2)), bad)
+
+
+def test_unknown_covariance_kind_lists_the_allowed_ones(rng):
+    X = rng.normal(size=(5, 2))
+    resp = np.full((5, 2), 0.5)
+    with pytest.raises(ValueError, match="'full', 'diag', 'spherical', 'tied', 'fixed'"):
+        m_step(X, resp, covariance="ful")
