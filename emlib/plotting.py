@@ -1,0 +1,174 @@
+"""Pictures of mixtures and of EM: ellipses, responsibility colours, curves, iteration grids.
+
+Every function draws on a Matplotlib ``Axes`` it is given (or makes one) and
+returns it, so notebooks can compose figures freely.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import to_rgb
+from matplotlib.patches import Ellipse
+
+from .mixture import Mixture
+
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+           "#bcbd22", "#7f7f7f")
+
+
+def component_colors(m: int) -> np.ndarray:
+    """m distinct RGB colours, shape (m, 3) (the palette repeats past 10, then a colormap)."""
+    if m <= len(PALETTE):
+        return np.array([to_rgb(c) for c in PALETTE[:m]])
+    return plt.get_cmap("hsv")(np.linspace(0, 1, m, endpoint=False))[:, :3]
+
+
+def responsibility_colors(resp: np.ndarray, colors: np.ndarray | None = None) -> np.ndarray:
+    """Colour each point by the mix of its components' colours, weighted by E[z_i^(k)].
+
+    Parameters
+    ----------
+    resp : array of shape (n, m), rows summing to 1
+    colors : array of shape (m, 3) or None
+
+    Returns
+    -------
+    array of shape (n, 3): a point certainly in component k gets k's colour;
+    a point split half-half between two gets the blend.
+    """
+    resp = np.asarray(resp, dtype=float)
+    colors = component_colors(resp.shape[1]) if colors is None else np.asarray(colors)[:, :3]
+    return np.clip(resp @ colors, 0.0, 1.0)
+
+
+def ellipse_axes(cov: np.ndarray) -> tuple[float, float, float]:
+    """Width, height (one standard deviation each way, so 2 sqrt(eigenvalue)) and angle (degrees).
+
+    The axes of the ellipse {x : (x - mu)^T Sigma^{-1} (x - mu) = 1} are the
+    eigenvectors of Sigma, with half-lengths the square roots of the
+    eigenvalues: standard deviations, not variances.
+    """
+    vals, vecs = np.linalg.eigh(cov)
+    vals = np.maximum(vals, 0.0)
+    angle = np.degrees(np.arctan2(vecs[1, 1], vecs[0, 1]))
+    return 2 * np.sqrt(vals[1]), 2 * np.sqrt(vals[0]), angle
+
+
+def plot_ellipses(ax, mixture: Mixture, *, n_std=(1, 2), colors=None, dims=(0, 1), alpha_by_weight=True,
+                  linewidth=1.5, label_means=True):
+    """Draw each component as ellipses at ``n_std`` standard deviations around its mean.
+
+    The line opacity follows the weight rho_k when ``alpha_by_weight``.
+    """
+    m = mixture.n_components
+    colors = component_colors(m) if colors is None else colors
+    i, j = dims
+    wmax = mixture.weights.max()
+    for k in range(m):
+        cov2 = mixture.covariances[k][np.ix_([i, j], [i, j])]
+        width, height, angle = ellipse_axes(cov2)
+        alpha = 0.35 + 0.65 * mixture.weights[k] / wmax if alpha_by_weight else 1.0
+        for s in n_std:
+            ax.add_patch(Ellipse(mixture.means[k, [i, j]], s * width, s * height, angle=angle, fill=False,
+                                 edgecolor=colors[k], linewidth=linewidth, alpha=alpha / (1 + 0.5 * (s - 1))))
+        if label_means:
+            ax.plot(*mixture.means[k, [i, j]], marker="x", color=colors[k], markersize=8, mew=2, alpha=alpha)
+    return ax
+
+
+def plot_mixture_2d(X, mixture: Mixture | None = None, *, resp=None, ax=None, n_std=(1, 2), colors=None,
+                    title=None, s=8, dims=(0, 1)):
+    """Points of X (coloured by responsibilities when given) with the mixture's ellipses.
+
+    Parameters
+    ----------
+    X : array of shape (n, d), d >= 2
+    mixture : Mixture or None
+    resp : array of shape (n, m) or None; default: the mixture's posterior if a mixture is given
+    """
+    X = np.asarray(X, dtype=float)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.5, 4))
+    if resp is None and mixture is not None:
+        resp = mixture.posterior(X)
+    m = mixture.n_components if mixture is not None else (resp.shape[1] if resp is not None else 1)
+    colors = component_colors(m) if colors is None else colors
+    c = responsibility_colors(resp, colors) if resp is not None else "0.4"
+    ax.scatter(X[:, dims[0]], X[:, dims[1]], c=c, s=s, linewidths=0, alpha=0.8)
+    if mixture is not None:
+        plot_ellipses(ax, mixture, n_std=n_std, colors=colors, dims=dims)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_density_1d(mixture: Mixture, x=None, *, ax=None, components=True, data=None, bins=40, colors=None,
+                    total_label="mixture p(x)"):
+    """A 1-D mixture density and (optionally) its weighted components rho_k N(x | mu_k, sigma_k^2)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.2))
+    if x is None:
+        sd = np.sqrt(mixture.covariances[:, 0, 0])
+        x = np.linspace((mixture.means[:, 0] - 4 * sd).min(), (mixture.means[:, 0] + 4 * sd).max(), 400)
+    x = np.asarray(x, dtype=float)
+    colors = component_colors(mixture.n_components) if colors is None else colors
+    if data is not None:
+        ax.hist(np.ravel(data), bins=bins, density=True, color="0.85", edgecolor="0.6", label="data")
+    if components:
+        comp = np.exp(mixture.component_logpdf(x[:, None])) * mixture.weights
+        for k in range(mixture.n_components):
+            ax.plot(x, comp[:, k], color=colors[k], lw=1.5, ls="--", label=f"component {k + 1}")
+    ax.plot(x, mixture.pdf(x[:, None]), color="k", lw=2, label=total_label)
+    ax.set_xlabel("x")
+    ax.set_ylabel("density")
+    return ax
+
+
+def plot_loglik(loglik, *, ax=None, current=None, label="EM", per_sample=None, **kwargs):
+    """The log-likelihood l(theta^(t)) against the iteration t; mark iteration ``current``."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3))
+    y = np.asarray(loglik, dtype=float)
+    if per_sample:
+        y = y / per_sample
+    ax.plot(np.arange(y.size), y, marker="o", markersize=3, label=label, **kwargs)
+    if current is not None:
+        ax.plot([current], [y[current]], marker="o", markersize=9, color="k", fillstyle="none")
+    ax.set_xlabel("iteration t")
+    ax.set_ylabel("log-likelihood per sample" if per_sample else r"log-likelihood $l(\theta^{(t)})$")
+    return ax
+
+
+def plot_iterations(X, result, iterations=(0, 1, 2, 3, 20), *, ncols=None, size=2.8, n_std=(1, 2)):
+    """A grid of panels: the data coloured by responsibilities, and the ellipses, at chosen iterations.
+
+    Parameters
+    ----------
+    X : array of shape (n, 2)
+    result : EMResult with its ``history``
+    iterations : the t to show (clipped to the run's length)
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    its = [min(t, len(result.history) - 1) for t in iterations]
+    ncols = ncols or len(its)
+    nrows = int(np.ceil(len(its) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False,
+                             sharex=True, sharey=True)
+    for ax, t in zip(axes.ravel(), its):
+        mix = result.history[t]
+        plot_mixture_2d(X, mix, ax=ax, n_std=n_std, s=4)
+        ax.set_title(f"t = {t}:  l = {result.loglik[t]:.1f}", fontsize=9)
+    for ax in axes.ravel()[len(its):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def use_course_style() -> None:
+    """Moderate figure sizes and resolution for the course notebooks (keeps the files small)."""
+    plt.rcParams.update({"figure.dpi": 80, "savefig.dpi": 80, "figure.figsize": (5.5, 3.6),
+                         "axes.spines.top": False, "axes.spines.right": False, "font.size": 10})
