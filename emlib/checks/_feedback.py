@@ -1,0 +1,517 @@
+"""The check framework: how a check runs a student's function, judges it, and reports.
+
+A *check* is a function ``check_<task>(fn)`` that a student calls in the cell
+below a task. It runs ``fn`` on small cases kept in the topic module, compares
+with emlib's reference, and prints one verdict:
+
+    ✔ e_step: correct on 4 cases (shapes, rows sum to one, values, a point far from every mean).
+    ✘ e_step: wrong shape for resp: expected (3, 2) = (n, m), got (2, 3).
+        input: ...
+
+Writing a check
+---------------
+Decorate a *body* with :func:`check`. The body receives the student's
+function, calls it through :func:`call` (which turns a ``NotImplementedError``
+into "not implemented yet" and any other exception into a report naming the
+input), and raises :class:`Failure` with a precise message at the first
+problem, usually through the ``expect_*`` helpers below. It returns a short
+success note (or ``None``)::
+
+    @check("update_weights", reference=steps.update_weights, forbidden=(steps.update_weights,))
+    def check_update_weights(update_weights):
+        for case in CASES:
+            got = as_array(call(update_weights, case), "the weights", case=case)
+            expect_shape(got, (m,), "the weights", meaning="(m,)", case=case)
+            expect_close(got, steps.update_weights(*case.args), "the weights", case=case)
+        return f"correct on {len(CASES)} cases."
+
+The decorator registers the check under its task name (one task, one check,
+across all topic modules), catches everything the student's code can throw,
+prints the verdict, and appends it as one JSON line to the file named by the
+environment variable ``EMLIB_CHECK_LOG`` when that is set (the grader sets
+it). ``check_x.evaluate(fn)`` returns the :class:`CheckResult` without
+printing or recording (for tests); ``check_x.reference`` is a correct
+implementation (tests assert that it passes).
+
+Components have no natural order: whenever a student's function *produces*
+components (an M-step, an EM run, k-means, trimming), align them with the
+expected ones by :func:`match_components` (the Hungarian algorithm) before
+comparing.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import os
+import sys
+import traceback
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+LOG_ENV = "EMLIB_CHECK_LOG"
+"""Environment variable: when set, every verdict is appended to this file as a JSON line."""
+
+PASS_MARK = "✔"
+FAIL_MARK = "✘"
+
+NOT_IMPLEMENTED = "not implemented"
+WRONG = "wrong"
+CHECK_ERROR = "check error"
+
+
+# ----------------------------------------------------------------------------------------
+# Verdicts
+# ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CheckResult:
+    """The verdict of one check on one function.
+
+    Attributes
+    ----------
+    task : str, the task's name (the name of the function the student writes)
+    passed : bool
+    message : str, what was right, or precisely what is wrong
+    kind : "" when passed, else "not implemented", "wrong" or "check error"
+    """
+
+    task: str
+    passed: bool
+    message: str
+    kind: str = ""
+
+    def __str__(self) -> str:
+        mark = PASS_MARK if self.passed else FAIL_MARK
+        lines = self.message.strip("\n").split("\n")
+        head = f"{mark} {self.task}: {lines[0]}"
+        return "\n".join([head] + ["  " + line if line else "" for line in lines[1:]])
+
+
+class Failure(Exception):
+    """Raised inside a check body: the student's function is wrong; the message says how."""
+
+    kind = WRONG
+
+
+class NotImplementedYet(Failure):
+    """The student's function still raises ``NotImplementedError`` (the stub)."""
+
+    kind = NOT_IMPLEMENTED
+
+
+def not_implemented_message(task: str) -> str:
+    return (f"not implemented yet. Write the body of {task} in the cell above (replace the line "
+            f"`raise NotImplementedError(...)` with your code), run that cell, then run this check again.")
+
+
+# ----------------------------------------------------------------------------------------
+# Registry and the decorator
+# ----------------------------------------------------------------------------------------
+_REGISTRY: dict[str, Callable] = {}
+_current_task: str | None = None   # the task whose check is running (names the student's function)
+
+
+def registry() -> dict[str, Callable]:
+    """Every registered check, by task name (a copy)."""
+    return dict(_REGISTRY)
+
+
+def get_check(task: str) -> Callable:
+    """The check of ``task``; KeyError naming the known tasks when there is none."""
+    try:
+        return _REGISTRY[task]
+    except KeyError:
+        raise KeyError(f"no check is registered for task {task!r}; known tasks: {sorted(_REGISTRY)}") from None
+
+
+def check(task: str, *, reference: Callable, forbidden: tuple = ()):
+    """Make a body into the check of ``task`` and register it.
+
+    Parameters
+    ----------
+    task : the name of the function the student writes (``e_step``)
+    reference : a correct implementation with the student's signature
+    forbidden : emlib callables that ARE the answer; passing one of them fails
+    """
+
+    def decorate(body: Callable) -> Callable:
+        def evaluate(fn) -> CheckResult:
+            global _current_task
+            outer, _current_task = _current_task, task
+            try:
+                _guard(task, fn, forbidden)
+                note = body(fn)
+            except Failure as failure:
+                return CheckResult(task, False, str(failure), failure.kind)
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - a bug in the check must not look like the student's
+                where = traceback.format_exception_only(type(exc), exc)[-1].strip()
+                return CheckResult(task, False, f"the check itself could not finish ({where}). "
+                                   "Tell your instructor; meanwhile compare your code with the task text.",
+                                   CHECK_ERROR)
+            finally:
+                _current_task = outer
+            return CheckResult(task, True, note or "correct.")
+
+        @functools.wraps(body)
+        def run(fn) -> None:
+            report(evaluate(fn))
+
+        run.task = task
+        run.evaluate = evaluate
+        run.reference = reference
+        if task in _REGISTRY and _REGISTRY[task].__module__ != run.__module__:
+            raise ValueError(f"two checks for task {task!r}: in {_REGISTRY[task].__module__} and "
+                             f"{run.__module__}; task names must be unique across topic modules")
+        _REGISTRY[task] = run
+        return run
+
+    return decorate
+
+
+def _guard(task: str, fn, forbidden) -> None:
+    if fn is None:
+        raise Failure(f"got None instead of a function. Pass the function itself: check_{task}({task}).")
+    if not callable(fn):
+        raise Failure(f"got {type(fn).__name__} instead of a function. Pass the function itself, "
+                      f"without calling it: check_{task}({task}).")
+    for bad in forbidden:
+        if fn is bad or getattr(fn, "__func__", None) is bad:
+            name = f"{getattr(bad, '__module__', 'emlib')}.{getattr(bad, '__qualname__', repr(bad))}"
+            raise Failure(f"this is emlib's own {name}, which is the answer. "
+                          f"The exercise is to write {task} yourself with numpy.")
+
+
+def report(result: CheckResult, *, source: str = "notebook", log_path: str | None = None) -> None:
+    """Print the verdict and append it to the log file (``EMLIB_CHECK_LOG``), if any."""
+    print(str(result))
+    record(result, source=source, log_path=log_path)
+
+
+def record(result: CheckResult, *, source: str = "notebook", log_path: str | None = None) -> None:
+    path = log_path or os.environ.get(LOG_ENV)
+    if not path:
+        return
+    entry = dict(asdict(result), source=source)
+    try:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(entry) + "\n")
+    except OSError as exc:  # the verdict is printed anyway
+        print(f"(could not record the result in {path}: {exc})", file=sys.stderr)
+
+
+def grade_namespace(tasks, namespace: dict, log_path: str) -> None:
+    """Check every task on the function of that name in ``namespace``; record to ``log_path``.
+
+    The grader appends a cell calling this at the end of a submission, so a
+    task is graded on the student's final definition even if its check cell
+    was deleted or edited.
+    """
+    for task in tasks:
+        try:
+            chk = get_check(task)
+        except KeyError as exc:
+            result = CheckResult(task, False, str(exc), CHECK_ERROR)
+        else:
+            fn = namespace.get(task)
+            if fn is None:
+                result = CheckResult(task, False, f"{task} is not defined in the notebook (was its cell "
+                                     "deleted, renamed, or never run?)", WRONG)
+            else:
+                result = chk.evaluate(fn)
+        record(result, source="grader", log_path=log_path)
+        print(str(result))
+
+
+# ----------------------------------------------------------------------------------------
+# Cases: the small inputs a check runs, and how they are shown
+# ----------------------------------------------------------------------------------------
+class Case:
+    """One input of a check: named arguments, passed positionally in order.
+
+    ``Case("tiny", X=..., mixture=...)`` calls ``fn(X, mixture)``. The label
+    says what the case probes ("a point far from every mean").
+    """
+
+    def __init__(self, label: str, **kwargs):
+        self.label = label
+        self.kwargs = kwargs
+
+    @property
+    def args(self) -> tuple:
+        return tuple(self.kwargs.values())
+
+    def fresh_args(self) -> tuple:
+        """Deep copies, so a function that writes into its inputs cannot spoil the next case."""
+        return tuple(copy.deepcopy(v) for v in self.kwargs.values())
+
+    def describe(self) -> str:
+        lines = [f"input ({self.label}):"]
+        for name, value in self.kwargs.items():
+            lines.append(f"  {name} = {fmt(value, indent=len(name) + 5)}")
+        return "\n".join(lines)
+
+
+def fmt(value, indent: int = 0, max_size: int = 40) -> str:
+    """A short readable rendering of a number, an array, a Mixture or a generator."""
+    from ..mixture import Mixture
+
+    pad = "\n" + " " * indent
+    if isinstance(value, Mixture):
+        parts = [f"Mixture with m = {value.n_components} components in d = {value.n_features}",
+                 f"  weights = {fmt(value.weights, indent + 12)}"]
+        if value.n_features == 1:
+            parts += [f"  means = {fmt(value.means[:, 0], indent + 10)}",
+                      f"  variances = {fmt(value.covariances[:, 0, 0], indent + 14)}"]
+        else:
+            parts += [f"  means = {fmt(value.means, indent + 10)}",
+                      f"  covariances = {fmt(value.covariances, indent + 16)}"]
+        return pad.join(parts)
+    if isinstance(value, np.random.Generator):
+        return "a numpy Generator"
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.6g}"
+    if isinstance(value, (list, tuple)) and not _is_numeric_nested(value):
+        return repr(value)[:200]
+    arr = np.asarray(value)
+    if arr.dtype == object:
+        return repr(value)[:200]
+    if arr.size > max_size:
+        return f"an array of shape {arr.shape}"
+    if arr.ndim == 3:   # a stack of matrices: one line each
+        rows = [_one_line(mat) for mat in arr]
+        return "[" + ("," + pad + " ").join(rows) + "]"
+    text = np.array2string(arr, precision=4, suppress_small=True, separator=", ", max_line_width=88)
+    return text.replace("\n", pad)
+
+
+def _one_line(arr: np.ndarray) -> str:
+    text = np.array2string(arr, precision=4, suppress_small=True, separator=", ", max_line_width=10_000)
+    return " ".join(text.split())
+
+
+def _is_numeric_nested(value) -> bool:
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError):
+        return False
+    return arr.dtype.kind in "biuf"
+
+
+# ----------------------------------------------------------------------------------------
+# Running the student's code
+# ----------------------------------------------------------------------------------------
+def call(fn, case: Case, name: str | None = None):
+    """``fn(*case.args)`` with the student's exceptions turned into verdicts.
+
+    NotImplementedError -> :class:`NotImplementedYet`; any other exception
+    -> :class:`Failure` naming the exception, the line it came from and the input.
+    """
+    name = name or _current_task or getattr(fn, "__name__", "your function")
+    try:
+        return fn(*case.fresh_args())
+    except NotImplementedError:
+        raise NotImplementedYet(not_implemented_message(name)) from None
+    except Failure:
+        raise
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - SystemExit from student code is a failure too
+        where = _student_line(exc)
+        raise Failure(f"{name} raised {type(exc).__name__}: {exc}"
+                      + (f"\n  at {where}" if where else "")
+                      + f"\n{case.describe()}") from None
+
+
+def _student_line(exc: BaseException) -> str:
+    """The last traceback line that is not inside this package, numpy or scipy."""
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frames = traceback.extract_tb(exc.__traceback__)
+    skip = (here + os.sep, os.sep + "numpy" + os.sep, os.sep + "scipy" + os.sep)
+    mine = [f for f in frames if not any(s in f.filename for s in skip)]
+    if not mine:
+        return ""
+    f = mine[-1]
+    return f"line {f.lineno}: {f.line}" if f.line else f"line {f.lineno}"
+
+
+# ----------------------------------------------------------------------------------------
+# Comparisons: each raises Failure with expected vs got
+# ----------------------------------------------------------------------------------------
+def _where(case: Case | None) -> str:
+    return f"\n{case.describe()}" if case is not None else ""
+
+
+def expect_tuple(got, names: tuple[str, ...], what: str, case: Case | None = None) -> tuple:
+    """``got`` must be a tuple/list of len(names) values; returns it as a tuple."""
+    if not isinstance(got, (tuple, list)) or len(got) != len(names):
+        shown = f"a {type(got).__name__}" + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "")
+        raise Failure(f"{what} must return {len(names)} values ({', '.join(names)}), got {shown}. "
+                      f"End it with `return {', '.join(names)}`.{_where(case)}")
+    return tuple(got)
+
+
+def as_array(value, what: str, case: Case | None = None, *, integer: bool = False) -> np.ndarray:
+    """``value`` as a numpy array of numbers (lists accepted), or a Failure saying what came."""
+    if value is None:
+        raise Failure(f"{what} is None: did you forget a `return`?{_where(case)}")
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError):
+        raise Failure(f"{what} must be an array of numbers, got {type(value).__name__}{_where(case)}") from None
+    if arr.dtype.kind not in "biuf":
+        raise Failure(f"{what} must be an array of numbers, got {type(value).__name__} of dtype "
+                      f"{arr.dtype}{_where(case)}")
+    if integer:
+        if arr.dtype.kind == "f":
+            if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
+                raise Failure(f"{what} must hold integers (component indices), got {fmt(arr)}{_where(case)}")
+            arr = arr.astype(int)
+        return arr
+    return arr.astype(float)
+
+
+def as_number(value, what: str, case: Case | None = None) -> float:
+    """``value`` as one float (a 0-d or size-1 array is accepted)."""
+    if value is None:
+        raise Failure(f"{what} is None: did you forget a `return`?{_where(case)}")
+    arr = np.asarray(value) if not isinstance(value, (str, bytes)) else np.asarray(None)
+    if arr.dtype.kind not in "biuf" or arr.size != 1:
+        shape = f" of shape {arr.shape}" if arr.dtype.kind in "biuf" else ""
+        raise Failure(f"{what} must be one number, got {type(value).__name__}{shape}: "
+                      f"{fmt(value)}{_where(case)}")
+    return float(arr.reshape(()))
+
+
+def expect_shape(arr: np.ndarray, shape: tuple, what: str, *, meaning: str = "",
+                 case: Case | None = None) -> None:
+    if arr.shape != tuple(shape):
+        extra = f" = {meaning}" if meaning else ""
+        hint = ""
+        if arr.shape == tuple(shape)[::-1] and len(shape) == 2:
+            hint = "\n  (it looks transposed)"
+        elif tuple(s for s in arr.shape if s != 1) == tuple(s for s in shape if s != 1):
+            hint = ("\n  (an axis of length 1 is extra or missing: keepdims=True, or [:, None]? "
+                    "np.squeeze / .reshape fixes it)")
+        elif arr.size == int(np.prod(shape)):
+            hint = "\n  (right number of entries, wrong arrangement: check your axes or reshape)"
+        raise Failure(f"wrong shape for {what}: expected {tuple(shape)}{extra}, got {arr.shape}.{hint}"
+                      f"{_where(case)}")
+
+
+def expect_finite(arr: np.ndarray, what: str, *, case: Case | None = None, hint: str = "") -> None:
+    bad = ~np.isfinite(arr)
+    if np.any(bad):
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        kinds = sorted({"NaN" if np.isnan(v) else "inf" for v in np.ravel(arr)[np.ravel(bad)]})
+        raise Failure(f"{what} contains {' and '.join(kinds)} ({int(bad.sum())} entries, the first at "
+                      f"index {idx[0] if len(idx) == 1 else idx}).{(' ' + hint) if hint else ''}{_where(case)}")
+
+
+def expect_rows_sum_to_one(arr: np.ndarray, what: str, *, case: Case | None = None, atol: float = 1e-6) -> None:
+    sums = arr.sum(axis=1)
+    off = np.abs(sums - 1.0)
+    if np.any(off > atol):
+        i = int(np.argmax(off))
+        raise Failure(f"the rows of {what} must sum to one (each row is a distribution over the "
+                      f"components), but row {i} sums to {sums[i]:.6g}.\n  row sums: {fmt(sums)}"
+                      f"\n  Divide each row by its sum (in log space: subtract its log-sum-exp).{_where(case)}")
+
+
+def expect_probabilities(arr: np.ndarray, what: str, *, case: Case | None = None) -> None:
+    if np.any(arr < -1e-12) or np.any(arr > 1 + 1e-12):
+        idx = tuple(int(i) for i in np.argwhere((arr < -1e-12) | (arr > 1 + 1e-12))[0])
+        raise Failure(f"{what} must hold probabilities in [0, 1], but entry {idx} is {arr[idx]:.6g}.{_where(case)}")
+
+
+def expect_symmetric(covs: np.ndarray, what: str, *, case: Case | None = None, rtol: float = 1e-8) -> None:
+    """Every matrix covs[k] (shape (m, d, d)) must equal its transpose."""
+    asym = np.abs(covs - np.swapaxes(covs, -1, -2))
+    scale = max(float(np.abs(covs).max()), 1e-300)
+    if asym.max() > rtol * scale:
+        k, a, b = (int(i) for i in np.unravel_index(int(np.argmax(asym)), asym.shape))
+        raise Failure(f"{what}[{k}] is not symmetric: entry [{a}, {b}] = {covs[k, a, b]:.6g} but "
+                      f"[{b}, {a}] = {covs[k, b, a]:.6g}. A covariance is a sum of outer products "
+                      f"(x - mu)(x - mu)^T, which is symmetric: check which axis you sum over.{_where(case)}")
+
+
+def expect_close(got, expected, what: str, *, case: Case | None = None, rtol: float = 1e-6,
+                 atol: float = 1e-8, hint: str = "") -> None:
+    """Numbers or arrays of the same shape must agree within rtol/atol (NaN never agrees)."""
+    got = np.asarray(got, dtype=float)
+    expected = np.asarray(expected, dtype=float)
+    if got.shape != expected.shape:
+        expect_shape(got, expected.shape, what, case=case)
+    ok = np.isclose(got, expected, rtol=rtol, atol=atol) | (np.isinf(got) & (got == expected))
+    if np.all(ok):
+        return
+    if got.ndim == 0:
+        body = f"expected {fmt(expected)}, got {fmt(got)}"
+    else:
+        idx = tuple(int(i) for i in np.argwhere(~ok)[0])
+        idx_txt = idx[0] if len(idx) == 1 else idx
+        body = (f"first wrong entry at index {idx_txt}: expected {fmt(expected[idx])}, got {fmt(got[idx])}"
+                f"\n  expected: {fmt(expected, 12)}\n  got:      {fmt(got, 12)}")
+    raise Failure(f"{what}: values are off; {body}.{(chr(10) + '  ' + hint) if hint else ''}{_where(case)}")
+
+
+def expect_equal(got, expected, what: str, *, case: Case | None = None, hint: str = "") -> None:
+    """Exact equality of integer arrays (labels)."""
+    got = np.asarray(got)
+    expected = np.asarray(expected)
+    if got.shape != expected.shape:
+        expect_shape(got, expected.shape, what, case=case)
+    if not np.array_equal(got, expected):
+        idx = tuple(int(i) for i in np.argwhere(got != expected)[0])
+        idx_txt = idx[0] if len(idx) == 1 else idx
+        n_bad = int(np.sum(got != expected))
+        raise Failure(f"{what}: {n_bad} of {got.size} entries are wrong, the first at index {idx_txt}: "
+                      f"expected {fmt(expected[idx])}, got {fmt(got[idx])}.\n  expected: {fmt(expected, 12)}"
+                      f"\n  got:      {fmt(got, 12)}{(chr(10) + '  ' + hint) if hint else ''}{_where(case)}")
+
+
+def match_components(expected_means, got_means) -> np.ndarray:
+    """Align components by the Hungarian algorithm on the distances between means.
+
+    Parameters
+    ----------
+    expected_means : array of shape (m, d)
+    got_means : array of shape (m, d)
+
+    Returns
+    -------
+    perm : int array of shape (m,) such that ``got[perm]`` lines up with the expected
+        components (``got_weights[perm]``, ``got_means[perm]``, ``got_covs[perm]``).
+    """
+    expected_means = np.asarray(expected_means, dtype=float)
+    got_means = np.asarray(got_means, dtype=float)
+    cost = np.sum((expected_means[:, None, :] - got_means[None, :, :]) ** 2, axis=-1)
+    cost = np.where(np.isfinite(cost), cost, 1e300)
+    rows, cols = linear_sum_assignment(cost)
+    perm = np.empty(len(rows), dtype=int)
+    perm[rows] = cols
+    return perm
+
+
+def expect_same_components(got: tuple, expected: tuple, names: tuple[str, ...], *, case: Case | None = None,
+                           rtol: float = 1e-5, atol: float = 1e-6, hint: str = "") -> np.ndarray:
+    """Compare (weights, means, covariances)-like tuples up to the order of the components.
+
+    ``got`` and ``expected`` hold arrays whose first axis is the component;
+    the second entry of each must be the means (used for matching).
+    Returns the permutation applied to ``got``.
+    """
+    perm = match_components(expected[1], got[1])
+    for g, e, name in zip(got, expected, names):
+        expect_close(np.asarray(g)[perm], e, f"{name} (components matched to the expected ones, in any order)",
+                     case=case, rtol=rtol, atol=atol, hint=hint)
+    return perm
