@@ -1,0 +1,360 @@
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
+from scipy.optimize import minimize
+
+from emlib import Mixture, em, init_kmeans_pp
+from emlib.datasets import three_gaussians
+from emlib.em import EMResult
+from emlib.missing import (
+    conditional_gaussian,
+    e_step_missing,
+    em_missing,
+    impute,
+    m_step_missing,
+    mean_impute,
+    observed_logpdf,
+    observed_loglik,
+    posterior_missing,
+)
+from conftest import random_mixture
+
+KINDS = ["full", "diag", "spherical", "tied"]
+
+
+def delete_at_random(X, fraction, rng):
+    """MCAR deletion that keeps every column observed at least once."""
+    X = X.copy()
+    X[rng.random(X.shape) < fraction] = np.nan
+    for a in np.flatnonzero(np.all(np.isnan(X), axis=0)):
+        X[0, a] = 0.0
+    return X
+
+
+def monotone_ml(X):
+    """Closed-form ML estimate of one Gaussian when only the last feature is ever missing.
+
+    The observed-data likelihood factors into p(x_a) over all n rows times
+    p(x_b | x_a) over the complete rows (Anderson 1957; Little & Rubin,
+    "Statistical Analysis with Missing Data", section 7.2): estimate the
+    marginal of x_a from every row, the regression of x_b on x_a from the
+    complete rows, and recombine.
+    """
+    A, b = X[:, :-1], X[:, -1]
+    mu_a = A.mean(axis=0)
+    S_aa = np.cov(A.T, bias=True).reshape(A.shape[1], A.shape[1])
+    c = ~np.isnan(b)
+    Ac, bc = A[c], b[c]
+    Sc = np.cov(np.c_[Ac, bc].T, bias=True)
+    beta = np.linalg.solve(Sc[:-1, :-1], Sc[:-1, -1])            # regression coefficients of x_b on x_a
+    alpha = bc.mean() - beta @ Ac.mean(axis=0)
+    resid_var = Sc[-1, -1] - Sc[-1, :-1] @ beta
+    mu_b = alpha + beta @ mu_a
+    S_ab = S_aa @ beta
+    S_bb = resid_var + beta @ S_aa @ beta
+    mu = np.r_[mu_a, mu_b]
+    S = np.block([[S_aa, S_ab[:, None]], [S_ab[None, :], np.array([[S_bb]])]])
+    return mu, S
+
+
+# --- the formulas ---------------------------------------------------------------------------------
+
+def test_conditional_gaussian_matches_the_bivariate_textbook_formula():
+    # x2 | x1 ~ N(mu2 + r s2/s1 (x1 - mu1), s2^2 (1 - r^2))
+    mu1, mu2, s1, s2, r = 1.0, -2.0, 2.0, 0.5, 0.6
+    cov = np.array([[s1 ** 2, r * s1 * s2], [r * s1 * s2, s2 ** 2]])
+    x_hat, C = conditional_gaussian([3.0, np.nan], [mu1, mu2], cov)
+    assert x_hat[0] == 3.0
+    np.testing.assert_allclose(x_hat[1], mu2 + r * s2 / s1 * (3.0 - mu1), rtol=1e-14)
+    np.testing.assert_allclose(C, [[0.0, 0.0], [0.0, s2 ** 2 * (1 - r ** 2)]], atol=1e-15)
+
+
+def test_conditional_gaussian_with_nothing_observed_is_the_prior_and_with_nothing_missing_is_x(rng):
+    mix = random_mixture(rng, 1, 3)
+    x_hat, C = conditional_gaussian([np.nan] * 3, mix.means[0], mix.covariances[0])
+    np.testing.assert_allclose(x_hat, mix.means[0])
+    np.testing.assert_allclose(C, mix.covariances[0])
+    x = rng.normal(size=3)
+    x_hat, C = conditional_gaussian(x, mix.means[0], mix.covariances[0])
+    np.testing.assert_array_equal(x_hat, x)
+    assert not C.any()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_fast_path_agrees_with_the_readable_e_and_m_steps(kind, rng):
+    mix = random_mixture(rng, 3, 4)
+    X = delete_at_random(mix.sample(300, rng)[0], 0.3, rng)
+    X = X[~np.all(np.isnan(X), axis=1)]
+    start = init_kmeans_pp(mean_impute(X), 3, rng, covariance=kind)
+    w = rng.uniform(0.5, 2.0, X.shape[0])
+    resp, x_hat, C, ll = e_step_missing(X, start)
+    slow = m_step_missing(resp, x_hat, C, covariance=kind, sample_weight=w)
+    fast = em_missing(X, start, covariance=kind, tol=0, max_iter=1, sample_weight=w)
+    np.testing.assert_allclose(fast.loglik[0], w @ observed_logpdf(X, start), rtol=1e-12)
+    np.testing.assert_allclose(observed_logpdf(X, start).sum(), ll, rtol=1e-12)
+    np.testing.assert_allclose(fast.mixture.weights, slow.weights, atol=1e-12)
+    np.testing.assert_allclose(fast.mixture.means, slow.means, atol=1e-10)
+    np.testing.assert_allclose(fast.mixture.covariances, slow.covariances, atol=1e-10)
+    np.testing.assert_allclose(posterior_missing(X, start), resp, atol=1e-12)
+
+
+# --- against known answers -------------------------------------------------------------------------
+
+def test_single_gaussian_with_monotone_pattern_reaches_the_closed_form_ml(rng):
+    truth = random_mixture(rng, 1, 3)
+    X, _ = truth.sample(400, rng)
+    X[rng.random(400) < 0.4, 2] = np.nan
+    mu, S = monotone_ml(X)
+    start = Mixture([1.0], np.zeros((1, 3)), np.eye(3)[None])
+    result = em_missing(X, start, reg=0.0, tol=1e-13, max_iter=2000)
+    assert result.converged
+    np.testing.assert_allclose(result.mixture.means[0], mu, atol=1e-7)
+    np.testing.assert_allclose(result.mixture.covariances[0], S, atol=1e-7)
+    # and the closed form is a maximum of the observed-data likelihood, not merely a fixed point
+    assert observed_loglik(X, Mixture([1.0], mu[None], S[None])) == pytest.approx(result.loglik[-1], abs=1e-8)
+
+
+def _unpack(theta, d):
+    mu = theta[:d]
+    L = np.zeros((d, d))
+    L[np.tril_indices(d)] = theta[d:]
+    L[np.diag_indices(d)] = np.exp(L[np.diag_indices(d)])       # positive diagonal: Sigma = L L^T is SPD
+    return mu, L @ L.T
+
+
+def test_single_gaussian_with_a_general_pattern_maximises_the_observed_likelihood(rng):
+    d = 3
+    truth = random_mixture(rng, 1, d)
+    X = delete_at_random(truth.sample(40, rng)[0], 0.35, rng)
+    X = X[~np.all(np.isnan(X), axis=1)]
+    result = em_missing(X, Mixture([1.0], np.zeros((1, d)), np.eye(d)[None]), reg=0.0, tol=1e-14, max_iter=5000)
+
+    def neg_loglik(theta):
+        mu, S = _unpack(theta, d)
+        return -observed_loglik(X, Mixture([1.0], mu[None], S[None]))
+
+    theta0 = np.zeros(d + d * (d + 1) // 2)                      # mu = 0, Sigma = I
+    opt = minimize(neg_loglik, theta0, method="BFGS", options={"gtol": 1e-9, "maxiter": 2000})
+    mu, S = _unpack(opt.x, d)
+    assert -opt.fun <= result.loglik[-1] + 1e-8                 # the optimiser finds nothing better
+    np.testing.assert_allclose(result.mixture.means[0], mu, atol=1e-4)
+    np.testing.assert_allclose(result.mixture.covariances[0], S, atol=1e-4)
+
+
+def _gradient_norm(X, mix, h=1e-6):
+    """|grad l| by central differences over logits of rho, mu and the Cholesky factors of Sigma."""
+    m, d = mix.means.shape
+    tril = np.tril_indices(d)
+    theta = np.concatenate([np.log(mix.weights), mix.means.ravel(),
+                            np.concatenate([L[tril] for L in mix.cholesky])])
+
+    def loglik(t):
+        logits, mu = t[:m], t[m:m + m * d].reshape(m, d)
+        Ls = np.zeros((m, d, d))
+        for k, chunk in enumerate(t[m + m * d:].reshape(m, -1)):
+            Ls[k][tril] = chunk
+        w = np.exp(logits - logits.max())
+        return observed_loglik(X, Mixture(w / w.sum(), mu, Ls @ np.swapaxes(Ls, 1, 2)))
+
+    grad = [(loglik(theta + h * e) - loglik(theta - h * e)) / (2 * h) for e in np.eye(theta.size)]
+    return float(np.linalg.norm(grad))
+
+
+def test_mixture_fit_is_a_stationary_point_of_the_observed_likelihood():
+    rng = np.random.default_rng(3)
+    X = delete_at_random(three_gaussians(150, rng)[0], 0.25, rng)
+    X = X[~np.all(np.isnan(X), axis=1)]
+    result = em_missing(X, init_kmeans_pp(mean_impute(X), 3, rng), reg=0.0, tol=1e-14, max_iter=5000)
+    assert result.converged
+    assert _gradient_norm(X, result.mixture) < 1e-3
+    assert _gradient_norm(X, result.history[2]) > 1.0              # an early iterate is not
+
+
+def test_equals_em_when_nothing_is_missing(rng):
+    X, _ = three_gaussians(500, rng)
+    w = rng.uniform(0.5, 2.0, 500)
+    for kind in KINDS + ["fixed"]:
+        init = init_kmeans_pp(X, 3, rng, covariance="full" if kind == "fixed" else kind)
+        a = em(X, init, covariance=kind, tol=0, max_iter=25, sample_weight=w)
+        b = em_missing(X, init, covariance=kind, tol=0, max_iter=25, sample_weight=w)
+        np.testing.assert_allclose(b.loglik, a.loglik, rtol=1e-12)
+        for ma, mb in zip(a.history, b.history):
+            np.testing.assert_allclose(mb.weights, ma.weights, atol=1e-10)
+            np.testing.assert_allclose(mb.means, ma.means, atol=1e-10)
+            np.testing.assert_allclose(mb.covariances, ma.covariances, atol=1e-10)
+        np.testing.assert_allclose(b.responsibilities, a.responsibilities, atol=1e-10)
+
+
+# --- invariants -----------------------------------------------------------------------------------
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), m=st.integers(1, 4), d=st.integers(1, 4),
+       kind=st.sampled_from(KINDS), n=st.integers(40, 200), fraction=st.floats(0.0, 0.5))
+def test_observed_loglik_never_decreases(seed, m, d, kind, n, fraction):
+    rng = np.random.default_rng(seed)
+    X = delete_at_random(random_mixture(rng, m, d).sample(n, rng)[0], fraction, rng)
+    informative = ~np.all(np.isnan(X), axis=1)
+    m = min(m, int(informative.sum()) // 10)
+    assume(m >= 1)
+    init = init_kmeans_pp(mean_impute(X)[informative], m, rng, covariance=kind, reg=1e-9)
+    result = em_missing(X, init, covariance=kind, tol=0, max_iter=30, reg=1e-9)
+    steps = np.diff(result.loglik)
+    assert np.all(steps >= -1e-8 * np.abs(result.loglik[1:])), steps.min()
+
+
+def test_loglik_is_the_observed_data_loglik_of_each_iterate(rng):
+    X = delete_at_random(three_gaussians(300, rng)[0], 0.3, rng)
+    result = em_missing(X, init_kmeans_pp(mean_impute(X), 3, rng), tol=0, max_iter=6)
+    assert len(result.history) == result.loglik.size == result.n_iter + 1 == 7
+    for mix, ll in zip(result.history, result.loglik):
+        np.testing.assert_allclose(observed_loglik(X, mix), ll, rtol=1e-12)
+    assert np.all(np.diff(result.loglik) > 0)
+
+
+def test_rows_missing_everything_contribute_nothing(rng):
+    X = delete_at_random(three_gaussians(200, rng)[0], 0.2, rng)
+    X = X[~np.all(np.isnan(X), axis=1)]
+    init = init_kmeans_pp(mean_impute(X), 3, rng)
+    padded = np.r_[X[:50], np.full((7, 2), np.nan), X[50:]]
+    a = em_missing(X, init, tol=0, max_iter=10)
+    b = em_missing(padded, init, tol=0, max_iter=10)
+    np.testing.assert_allclose(b.loglik, a.loglik, rtol=1e-12)
+    np.testing.assert_allclose(b.mixture.covariances, a.mixture.covariances, atol=1e-12)
+    np.testing.assert_allclose(b.responsibilities[50:57], np.tile(b.mixture.weights, (7, 1)))
+    np.testing.assert_allclose(b.responsibilities.sum(axis=1), 1.0)
+
+
+def test_row_order_does_not_matter(rng):
+    X = delete_at_random(random_mixture(rng, 2, 4).sample(300, rng)[0], 0.3, rng)
+    init = init_kmeans_pp(mean_impute(X), 2, rng)
+    perm = rng.permutation(X.shape[0])
+    a = em_missing(X, init, tol=0, max_iter=10)
+    b = em_missing(X[perm], init, tol=0, max_iter=10)
+    np.testing.assert_allclose(b.loglik, a.loglik, rtol=1e-11)
+    np.testing.assert_allclose(b.mixture.covariances, a.mixture.covariances, atol=1e-10)
+
+
+def test_sample_weight_equals_repeating_rows(rng):
+    X = delete_at_random(three_gaussians(80, rng)[0], 0.3, rng)
+    counts = rng.integers(1, 4, X.shape[0])
+    init = init_kmeans_pp(mean_impute(X), 2, rng)
+    a = em_missing(X, init, tol=0, max_iter=8, sample_weight=counts)
+    b = em_missing(np.repeat(X, counts, axis=0), init, tol=0, max_iter=8)
+    np.testing.assert_allclose(a.loglik, b.loglik, rtol=1e-11)
+    np.testing.assert_allclose(a.mixture.covariances, b.mixture.covariances, atol=1e-10)
+
+
+def test_result_is_an_emresult_that_keeps_the_nans(rng):
+    X = delete_at_random(three_gaussians(100, rng)[0], 0.2, rng)
+    result = em_missing(X, init_kmeans_pp(mean_impute(X), 2, rng), tol=1e-8)
+    assert isinstance(result, EMResult)
+    assert np.array_equal(np.isnan(result.X), np.isnan(X))
+    assert not np.isnan(result.imputed).any()
+    assert "converged" in repr(result)
+
+
+# --- imputation ------------------------------------------------------------------------------------
+
+def test_impute_with_one_gaussian_is_the_conditional_mean_formula(rng):
+    mix = random_mixture(rng, 1, 4)
+    X_true, _ = mix.sample(50, rng)
+    X = delete_at_random(X_true, 0.4, rng)
+    filled, std = impute(X, mix, return_std=True)
+    mu, S = mix.means[0], mix.covariances[0]
+    for i in range(X.shape[0]):
+        u = np.isnan(X[i])
+        o = ~u
+        if not o.any():
+            expected = mu[u]
+        else:
+            expected = mu[u] + S[np.ix_(u, o)] @ np.linalg.solve(S[np.ix_(o, o)], X[i, o] - mu[o])
+        np.testing.assert_allclose(filled[i, u], expected, atol=1e-12)
+        np.testing.assert_array_equal(filled[i, o], X[i, o])
+        C = S[np.ix_(u, u)] - (S[np.ix_(u, o)] @ np.linalg.solve(S[np.ix_(o, o)], S[np.ix_(o, u)]) if o.any() else 0)
+        np.testing.assert_allclose(std[i, u], np.sqrt(np.diag(C)), atol=1e-12)
+        assert not std[i, o].any()
+
+
+def test_impute_with_a_mixture_weights_component_means_by_the_posterior(rng):
+    mix = random_mixture(rng, 3, 3)
+    X = delete_at_random(mix.sample(60, rng)[0], 0.3, rng)
+    resp, x_hat, C, _ = e_step_missing(X, mix)
+    filled, std = impute(X, mix, return_std=True)
+    expected = np.einsum("nk,nkd->nd", resp, x_hat)
+    np.testing.assert_allclose(filled, expected, atol=1e-12)
+    second = np.einsum("nk,nkd->nd", resp, np.diagonal(C, axis1=2, axis2=3) + x_hat ** 2)
+    np.testing.assert_allclose(std ** 2, np.maximum(second - expected ** 2, 0), atol=1e-10)
+
+
+def test_em_imputation_beats_mean_imputation_on_correlated_data():
+    rng = np.random.default_rng(7)
+    X_true, _ = three_gaussians(600, rng)
+    X = delete_at_random(X_true, 0.3, rng)
+    gone = np.isnan(X)
+    result = em_missing(X, init_kmeans_pp(mean_impute(X), 3, rng), tol=1e-8)
+
+    def rmse(Y):
+        return np.sqrt(np.mean((Y[gone] - X_true[gone]) ** 2))
+    assert rmse(result.imputed) < 0.9 * rmse(mean_impute(X))
+
+
+# --- errors at the door ------------------------------------------------------------------------------
+
+def test_nan_in_em_points_to_em_missing(rng):
+    X, _ = three_gaussians(50, rng)
+    init = init_kmeans_pp(X, 2, rng)
+    X[3, 1] = np.nan
+    with pytest.raises(ValueError, match="emlib.em_missing"):
+        em(X, init)
+    em_missing(X, init, max_iter=2)                             # and em_missing takes it
+
+
+@pytest.mark.parametrize("make_X, exc, match", [
+    (lambda X: np.where(np.arange(X.size).reshape(X.shape) == 5, np.inf, X), ValueError, "infinite"),
+    (lambda X: np.c_[X[:, :1], np.full(X.shape[0], np.nan)], ValueError, r"column\(s\) \[1\] missing"),
+    (lambda X: X[None], ValueError, "X must be 1 or 2-dimensional"),
+    (lambda X: X.astype(str), TypeError, "real numbers"),
+    (lambda X: X[:, :1], ValueError, "init has 2 feature"),
+    (lambda X: np.full_like(X, np.nan), ValueError, "missing"),
+])
+def test_bad_data_is_refused_with_a_clear_message(make_X, exc, match, rng):
+    X, _ = three_gaussians(50, rng)
+    init = init_kmeans_pp(X, 2, rng)
+    X[::4, 0] = np.nan
+    with pytest.raises(exc, match=match):
+        em_missing(make_X(X), init)
+
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    (dict(covariance="round"), ValueError, "covariance must be one of"),
+    (dict(max_iter=-1), ValueError, "max_iter"),
+    (dict(max_iter=2.5), TypeError, "max_iter"),
+    (dict(tol=-1.0), ValueError, "tol"),
+    (dict(reg=-1e-6), ValueError, "reg"),
+    (dict(min_weight=1.5), ValueError, "min_weight"),
+    (dict(sample_weight=np.ones(3)), ValueError, "sample_weight"),
+    (dict(callback=3), TypeError, "callback"),
+])
+def test_bad_arguments_name_themselves(kwargs, exc, match, rng):
+    X = delete_at_random(three_gaussians(50, rng)[0], 0.2, rng)
+    with pytest.raises(exc, match=match):
+        em_missing(X, init_kmeans_pp(mean_impute(X), 2, rng), **kwargs)
+
+
+def test_init_must_be_a_mixture_and_m_at_most_the_informative_rows(rng):
+    X = delete_at_random(three_gaussians(50, rng)[0], 0.2, rng)
+    with pytest.raises(TypeError, match="init must be an emlib.Mixture"):
+        em_missing(X, 3)
+    few = np.array([[0.0, 1.0], [np.nan, np.nan], [1.0, np.nan], [np.nan, np.nan]])
+    with pytest.raises(ValueError, match="only 2 samples with an observed feature"):
+        em_missing(few, random_mixture(rng, 3, 2))
+
+
+def test_impute_checks_its_arguments(rng):
+    mix = random_mixture(rng, 2, 3)
+    with pytest.raises(TypeError, match="mixture must be an emlib.Mixture"):
+        impute(np.zeros((4, 3)), "mix")
+    with pytest.raises(ValueError, match="mixture has 3 feature"):
+        impute(np.zeros((4, 2)), mix)
+    with pytest.raises(ValueError, match="infinite"):
+        impute(np.array([[np.inf, 0.0, 0.0]]), mix)
