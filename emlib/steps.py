@@ -57,6 +57,10 @@ def e_step(X, mixture: Mixture) -> tuple[np.ndarray, float]:
         raise TypeError(f"mixture must be an emlib.Mixture, got {type(mixture).__name__}")
     log_joint = mixture.weighted_logpdf(X)          # (n, m): ln rho_k + ln N(x_i | k)
     log_px = logsumexp_rows(log_joint)              # (n,):   ln p(x_i | theta)
+    if not np.all(np.isfinite(log_px)):
+        bad = int(np.flatnonzero(~np.isfinite(log_px))[0])
+        raise ValueError(f"the density of sample X[{bad}] is not representable even in log space "
+                         "(its values are too large for float64 arithmetic); rescale X")
     resp = np.exp(log_joint - log_px[:, None])
     return resp, float(np.sum(log_px))
 

@@ -43,6 +43,9 @@ from .steps import COLLAPSE_MESSAGE, COLLAPSE_THRESHOLD
 # about this many bytes (a typical L2 cache).
 CHUNK_BYTES = 1 << 20
 
+# ln of the smallest relative weight a component keeps in a responsibility (see accumulate).
+UNDERFLOW_CLAMP = -650.0
+
 
 @dataclass(frozen=True)
 class SufficientStatistics:
@@ -90,12 +93,17 @@ def quadratic_features(Xc: np.ndarray, diagonal: bool, out: np.ndarray | None = 
     out : optional array of shape (>= n, p) to fill
     """
     n, d = Xc.shape
-    ia, ib = _pairs(d, diagonal)
-    p = 1 + d + ia.size
-    phi = np.empty((n, p)) if out is None else out[:n]
+    q = d if diagonal else d * (d + 1) // 2
+    phi = np.empty((n, 1 + d + q)) if out is None else out[:n]
     phi[:, 0] = 1.0
     phi[:, 1:1 + d] = Xc
-    np.multiply(Xc[:, ia], Xc[:, ib], out=phi[:, 1 + d:])
+    if diagonal:
+        np.multiply(Xc, Xc, out=phi[:, 1 + d:])
+    else:                                   # row a of the upper triangle: x_a * x_{a..d-1}
+        col = 1 + d
+        for a in range(d):
+            np.multiply(Xc[:, a:a + 1], Xc[:, a:], out=phi[:, col:col + d - a])
+            col += d - a
     return phi
 
 
@@ -162,6 +170,10 @@ def accumulate(X: np.ndarray, mixture: Mixture, *, center: np.ndarray, diagonal:
         L = phi @ W                                    # (c, m): ln rho_k N(x_i | k)
         top = L.max(axis=1)
         L -= top[:, None]
+        # exp of very negative numbers is slow (and its subnormal results slow
+        # the next product); a term below e^-650 relative to the largest one
+        # changes nothing in double precision, so clamp it there.
+        np.maximum(L, UNDERFLOW_CLAMP, out=L)
         np.exp(L, out=L)
         s = L.sum(axis=1)
         log_px = top + np.log(s)                            # ln p(x_i | theta)

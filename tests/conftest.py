@@ -16,3 +16,19 @@ def random_mixture(rng, m, d, *, spread=3.0):
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+def sklearn_precisions(mix, kind):
+    P = mix.precisions
+    return {"full": P, "diag": np.diagonal(P, axis1=1, axis2=2), "spherical": P[:, 0, 0], "tied": P[0]}[kind]
+
+
+def sklearn_covariances(gm, kind, m, d):
+    c = gm.covariances_
+    if kind == "diag":
+        return c[:, :, None] * np.eye(d)
+    if kind == "spherical":
+        return c[:, None, None] * np.eye(d)
+    if kind == "tied":
+        return np.broadcast_to(c, (m, d, d))
+    return c

@@ -2,30 +2,14 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st, HealthCheck
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from emlib import Mixture, e_step, em, init_from_data, init_kmeans_pp, m_step
 from emlib.datasets import annulus, old_faithful, three_gaussians
 from emlib.suffstats import accumulate, mixture_from_stats
-from conftest import random_mixture
+from conftest import random_mixture, sklearn_covariances, sklearn_precisions
 
 KINDS = ["full", "diag", "spherical", "tied"]
-
-
-def sklearn_precisions(mix, kind):
-    P = mix.precisions
-    return {"full": P, "diag": np.diagonal(P, axis1=1, axis2=2), "spherical": P[:, 0, 0], "tied": P[0]}[kind]
-
-
-def sklearn_covariances(gm, kind, m, d):
-    c = gm.covariances_
-    if kind == "diag":
-        return c[:, :, None] * np.eye(d)
-    if kind == "spherical":
-        return c[:, None, None] * np.eye(d)
-    if kind == "tied":
-        return np.broadcast_to(c, (m, d, d))
-    return c
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -91,6 +75,9 @@ def test_loglik_never_decreases(seed, m, d, kind, n):
     # a drop of the order of reg; a tiny reg keeps the property exact enough.
     init = init_kmeans_pp(X, min(m, n // 10), rng, covariance=kind, reg=1e-9)
     result = em(X, init, covariance=kind, tol=0, max_iter=30, reg=1e-9)
+    # A component collapsing onto a few points has a variance approaching reg
+    # itself: there the regularisation is no longer small, so leave those out.
+    assume(all(np.linalg.eigvalsh(mix.covariances).min() > 1e-5 for mix in result.history))
     steps = np.diff(result.loglik)
     assert np.all(steps >= -1e-8 * np.abs(result.loglik[1:])), steps.min()
 

@@ -1,0 +1,66 @@
+import numpy as np
+import pytest
+
+from emlib import init_from_data, init_from_labels, init_kmeans_pp, kmeans_pp_indices
+from emlib.datasets import three_gaussians
+
+
+def test_init_from_data_puts_means_on_distinct_samples_with_broad_covariances(rng):
+    X, _ = three_gaussians(300, rng)
+    mix = init_from_data(X, 5, rng, variance_scale=2.0)
+    rows = {tuple(r) for r in X}
+    assert all(tuple(mu) in rows for mu in mix.means)
+    assert len({tuple(mu) for mu in mix.means}) == 5
+    np.testing.assert_allclose(mix.weights, 0.2)
+    np.testing.assert_allclose(mix.covariances[0], np.diag(2.0 * X.var(axis=0)))
+
+
+def test_init_from_labels_is_the_supervised_ml_estimate(rng):
+    X, z = three_gaussians(300, rng)
+    mix = init_from_labels(X, z, reg=0.0)
+    for k in range(3):
+        np.testing.assert_allclose(mix.means[k], X[z == k].mean(axis=0))
+        np.testing.assert_allclose(mix.covariances[k], np.cov(X[z == k].T, bias=True), atol=1e-12)
+        np.testing.assert_allclose(mix.weights[k], np.mean(z == k))
+
+
+def test_kmeans_pp_spreads_seeds(rng):
+    X = np.r_[np.zeros((50, 2)), np.full((50, 2), 100.0)]
+    X += rng.normal(scale=0.01, size=X.shape)
+    idx = kmeans_pp_indices(X, 2, rng)
+    assert (idx[0] < 50) != (idx[1] < 50)
+
+
+def test_init_kmeans_pp_is_reproducible_and_of_the_requested_kind(rng):
+    X, _ = three_gaussians(200, rng)
+    a = init_kmeans_pp(X, 3, 42, covariance="diag")
+    b = init_kmeans_pp(X, 3, np.random.default_rng(42), covariance="diag")
+    np.testing.assert_array_equal(a.means, b.means)
+    assert np.all(a.covariances[:, 0, 1] == 0)
+
+
+def test_init_kmeans_pp_on_duplicated_points():
+    X = np.zeros((5, 2))
+    with pytest.raises(ValueError):
+        init_kmeans_pp(X, 2, 0, reg=0.0)           # a zero covariance: refused, with a message
+    mix = init_kmeans_pp(X, 2, 0)                  # reg > 0 keeps it a proper Gaussian
+    assert mix.n_components == 2
+
+
+@pytest.mark.parametrize("fn", [init_from_data, init_kmeans_pp])
+def test_m_out_of_range_is_refused(fn, rng):
+    X, _ = three_gaussians(10, rng)
+    with pytest.raises(ValueError, match="m must be >= 1"):
+        fn(X, 0, rng)
+    with pytest.raises(ValueError, match="must be <= the number of samples"):
+        fn(X, 11, rng)
+    with pytest.raises(TypeError, match="m must be an integer"):
+        fn(X, 2.5, rng)
+
+
+def test_labels_are_checked(rng):
+    X, _ = three_gaussians(10, rng)
+    with pytest.raises(ValueError, match="one label per row"):
+        init_from_labels(X, [0, 1])
+    with pytest.raises(ValueError, match="classes \\[1\\] have none"):
+        init_from_labels(X, np.r_[np.zeros(9, int), 2])

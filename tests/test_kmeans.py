@@ -1,0 +1,65 @@
+import numpy as np
+import pytest
+
+from emlib import em, kmeans, kmeans_limit_mixture
+from emlib.datasets import three_gaussians
+
+
+def test_kmeans_matches_sklearn_lloyd_from_same_start(rng):
+    from sklearn.cluster import KMeans
+    X, _ = three_gaussians(500, rng)
+    start = X[[0, 1, 2]]
+    ours = kmeans(X, start)
+    ref = KMeans(3, init=start, n_init=1, algorithm="lloyd", tol=0).fit(X)
+    assert ours.converged
+    np.testing.assert_allclose(ours.means, ref.cluster_centers_, atol=1e-10)
+    np.testing.assert_array_equal(ours.labels, ref.labels_)
+    np.testing.assert_allclose(ours.inertia[-1], ref.inertia_, rtol=1e-10)
+
+
+def test_inertia_never_increases(rng):
+    X, _ = three_gaussians(400, rng)
+    result = kmeans(X, X[rng.choice(400, 5, replace=False)])
+    assert np.all(np.diff(result.inertia) <= 1e-9)
+
+
+def test_em_with_vanishing_shared_variance_becomes_kmeans(rng):
+    """Equal fixed weights, fixed covariance sigma^2 I, sigma -> 0: the same partition and means."""
+    X, _ = three_gaussians(400, rng)
+    start = X[[5, 50, 300]]
+    reference = kmeans(X, start)
+    result = em(X, kmeans_limit_mixture(start, 1e-3), covariance="fixed", fix_weights=True, max_iter=200, tol=0)
+    labels = np.argmax(result.responsibilities, axis=1)
+    np.testing.assert_array_equal(labels, reference.labels)
+    np.testing.assert_allclose(result.mixture.means, reference.means, atol=1e-9)
+    assert np.all(result.responsibilities.max(axis=1) > 1 - 1e-9)      # hard assignments
+    np.testing.assert_array_equal(result.mixture.weights, [1 / 3] * 3)
+
+
+def test_large_variance_em_is_soft_and_differs_from_kmeans(rng):
+    X, _ = three_gaussians(400, rng)
+    start = X[[5, 50, 300]]
+    soft = em(X, kmeans_limit_mixture(start, 3.0), covariance="fixed", fix_weights=True, max_iter=50)
+    assert soft.responsibilities.max(axis=1).mean() < 0.95
+
+
+def test_empty_cluster_keeps_its_mean():
+    X = np.array([[0.0], [0.1], [0.2]])
+    result = kmeans(X, [[0.1], [100.0]])
+    np.testing.assert_allclose(result.means[1], [100.0])
+
+
+@pytest.mark.parametrize("start, match", [
+    (np.zeros((4, 3)), "init_means must have shape"),
+    (np.zeros((0, 2)), "between 1 and n"),
+    (np.full((2, 2), np.inf), "finite"),
+])
+def test_bad_starts_are_refused(start, match, rng):
+    X, _ = three_gaussians(3, rng)
+    with pytest.raises(ValueError, match=match):
+        kmeans(X, start)
+
+
+def test_kmeans_limit_mixture_needs_positive_sigma():
+    with pytest.raises(ValueError, match="sigma"):
+        kmeans_limit_mixture(np.zeros((2, 2)), 0.0)

@@ -1,0 +1,56 @@
+import warnings
+
+import numpy as np
+import pytest
+
+from emlib import Mixture, aic, bic, em, init_kmeans_pp, n_parameters, trim
+from emlib.datasets import three_gaussians
+from conftest import sklearn_covariances
+
+KINDS = ["full", "diag", "spherical", "tied"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("m, d", [(1, 1), (3, 2), (5, 4)])
+def test_parameter_counts_match_sklearn(kind, m, d):
+    from sklearn.mixture import GaussianMixture
+    gm = GaussianMixture(m, covariance_type=kind)
+    gm.means_ = np.zeros((m, d))
+    assert n_parameters(m, d, kind) == gm._n_parameters()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_bic_and_aic_match_sklearn_on_the_same_fit(kind, rng):
+    from sklearn.mixture import GaussianMixture
+    X, _ = three_gaussians(300, rng)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gm = GaussianMixture(3, covariance_type=kind, random_state=0).fit(X)
+    mix = Mixture(gm.weights_, gm.means_, sklearn_covariances(gm, kind, 3, 2))
+    np.testing.assert_allclose(bic(X, mix, kind), gm.bic(X), rtol=1e-10)
+    np.testing.assert_allclose(aic(X, mix, kind), gm.aic(X), rtol=1e-10)
+
+
+def test_bic_prefers_the_true_number_of_components(rng):
+    X, _ = three_gaussians(600, rng)
+    scores = [bic(X, em(X, init_kmeans_pp(X, m, np.random.default_rng(m))).mixture) for m in range(1, 6)]
+    assert int(np.argmin(scores)) + 1 == 3
+
+
+def test_trim_drops_small_components_and_renormalises():
+    mix = Mixture([0.5, 0.45, 0.05], np.zeros((3, 1)), np.ones((3, 1, 1)))
+    small = trim(mix, 0.1)
+    assert small.n_components == 2
+    np.testing.assert_allclose(small.weights, [0.5 / 0.95, 0.45 / 0.95])
+    assert trim(mix, 0.0).n_components == 3
+    with pytest.raises(ValueError, match="nothing would be left"):
+        trim(mix, 0.6)
+    with pytest.raises(ValueError, match="min_weight must be < 1"):
+        trim(mix, 1.0)
+
+
+def test_n_parameters_refuses_bad_arguments():
+    with pytest.raises(ValueError, match="m must be >= 1"):
+        n_parameters(0, 2)
+    with pytest.raises(ValueError, match="covariance must be one of"):
+        n_parameters(2, 2, "banana")
