@@ -598,7 +598,10 @@ class EMExplorer:
             artist.axes.draw_artist(artist)
         rgba = np.asarray(canvas.buffer_rgba())
         buf = io.BytesIO()
-        PILImage.fromarray(rgba[:, :, :3]).save(buf, format="png", compress_level=2)
+        # A 256-colour palette: a third of the bytes of an RGB PNG (smaller notebooks, faster
+        # transfer to the browser), indistinguishable for flat plot colours, and faster to encode.
+        picture = PILImage.fromarray(rgba[:, :, :3]).quantize(256, method=PILImage.Quantize.FASTOCTREE)
+        picture.save(buf, format="png", compress_level=3)
         data = buf.getvalue()
         self.image.value = data
         self._png = data
