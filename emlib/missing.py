@@ -76,18 +76,21 @@ __all__ = [
 
 # --- the door ---------------------------------------------------------------------------------
 
-def check_data_missing(X, name: str = "X", *, allow_1d: bool = True) -> np.ndarray:
+def check_data_missing(X, name: str = "X", *, allow_1d: bool = True,
+                       allow_empty_columns: bool = False) -> np.ndarray:
     """Validate a data matrix in which NaN marks a missing feature; return float64 of shape (n, d).
 
     Accepted: finite numbers and NaN. Refused, with a message naming ``name``:
     infinite values (they are not "missing", they are broken), non-numeric
-    input, wrong dimensions, and a feature (column) that is missing in every
-    sample (nothing can be learnt about it). Rows missing every feature are
-    accepted; they carry no information.
+    input, wrong dimensions, and, unless ``allow_empty_columns``, a feature
+    (column) that is missing in every sample (nothing can be learnt about it
+    when fitting; imputing with a given mixture is fine). Rows missing every
+    feature are accepted; they carry no information.
 
     Parameters
     ----------
     X : array-like of shape (n, d), or (n,) read as n samples of one feature
+    allow_empty_columns : bool, accept a column that is NaN everywhere
 
     Returns
     -------
@@ -103,7 +106,7 @@ def check_data_missing(X, name: str = "X", *, allow_1d: bool = True) -> np.ndarr
         raise ValueError(f"{name} contains {n_inf} infinite value(s); expected finite numbers, with NaN "
                          "marking a missing feature")
     empty = np.flatnonzero(np.all(np.isnan(X), axis=0))
-    if empty.size:
+    if empty.size and not allow_empty_columns:
         raise ValueError(f"{name} has feature column(s) {empty.tolist()} missing (NaN) in every sample; "
                          "nothing can be learnt about them: drop those columns")
     return X
@@ -202,7 +205,7 @@ def e_step_missing(X, mixture: Mixture) -> tuple[np.ndarray, np.ndarray, np.ndar
     loglik : float, the observed-data log-likelihood
         sum_i ln sum_k rho_k N(x_i,o | mu_k,o, Sigma_k,oo)
     """
-    X = check_data_missing(X)
+    X = check_data_missing(X, allow_empty_columns=True)
     n, d = X.shape
     mixture = _check_mixture(mixture, d)
     m = mixture.n_components
@@ -482,7 +485,7 @@ def observed_logpdf(X, mixture: Mixture) -> np.ndarray:
     X : array-like of shape (n, d), NaN marks a missing feature
     mixture : Mixture
     """
-    X = check_data_missing(X)
+    X = check_data_missing(X, allow_empty_columns=True)
     return _posterior_and_fill(X, _check_mixture(mixture, X.shape[1]), False)[1]
 
 
@@ -496,7 +499,7 @@ def posterior_missing(X, mixture: Mixture) -> np.ndarray:
 
     A sample with no observed feature gets the weights rho_k.
     """
-    X = check_data_missing(X)
+    X = check_data_missing(X, allow_empty_columns=True)
     return _posterior_and_fill(X, _check_mixture(mixture, X.shape[1]), False)[0]
 
 
@@ -524,7 +527,7 @@ def impute(X, mixture: Mixture, *, return_std: bool = False):
     X_filled : array of shape (n, d)
     std : array of shape (n, d), only when ``return_std``
     """
-    X = check_data_missing(X)
+    X = check_data_missing(X, allow_empty_columns=True)
     mixture = _check_mixture(mixture, X.shape[1])
     _, _, filled, var = _posterior_and_fill(X, mixture, bool(return_std))
     return (filled, np.sqrt(var)) if return_std else filled
