@@ -8,11 +8,12 @@ FIRST  := notebooks/00_course_map.ipynb
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: lab test test-unit test-notebooks exercises check-exercises grade bench clean help
+.PHONY: lab test test-unit test-notebooks notebooks exercises grade bench clean help
 
 help:
 	@echo "make lab        set up .venv (first time) and open the course in JupyterLab"
 	@echo "make test       set up .venv (first time) and run every test"
+	@echo "make notebooks  re-execute notebooks/ and solutions/ in fresh kernels (NB=path for some)"
 	@echo "make exercises  regenerate exercises/ from solutions/"
 	@echo "make grade SUBMISSIONS='a.ipynb b.ipynb'   grade student notebooks"
 	@echo "make bench      speed of emlib against scikit-learn"
@@ -36,6 +37,10 @@ test-unit: $(STAMP)
 
 test-notebooks: $(STAMP)
 	$(BIN)/python -m pytest $(NBVAL) notebooks solutions
+
+# Re-execute notebooks in a fresh kernel and store their outputs (NB="notebooks/04_*.ipynb" for some).
+notebooks: $(STAMP)
+	$(BIN)/python tools/run_notebooks.py $(NB)
 
 exercises: $(STAMP)
 	$(BIN)/python -m emlib.make_exercises $(if $(FORCE),--force,)

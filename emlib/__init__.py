@@ -11,6 +11,17 @@ from ._validation import COVARIANCE_KINDS
 
 __version__ = "0.1.0"
 
+_SUBMODULES = ("checks", "datasets", "plotting", "widgets")
+
+
+def __getattr__(name):
+    """Import the heavier submodules (Matplotlib, ipywidgets) only when first used: ``emlib.plotting``."""
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'emlib' has no attribute {name!r}")
+
 __all__ = [
     "COVARIANCE_KINDS", "EMResult", "GaussianMixtureEM", "KMeansResult", "Mixture",
     "aic", "bic", "e_step", "em", "expected_complete_loglik", "init_from_data", "init_from_labels",
