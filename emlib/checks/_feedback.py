@@ -45,6 +45,7 @@ import copy
 import functools
 import json
 import os
+import re
 import sys
 import traceback
 from dataclasses import asdict, dataclass
@@ -160,7 +161,7 @@ def check(task: str, *, reference: Callable, forbidden: tuple = ()):
 
         @functools.wraps(body)
         def run(fn) -> None:
-            report(evaluate(fn))
+            report(evaluate(fn), function=getattr(fn, "__name__", None))
 
         run.task = task
         run.evaluate = evaluate
@@ -187,17 +188,20 @@ def _guard(task: str, fn, forbidden) -> None:
                           f"The exercise is to write {task} yourself with numpy.")
 
 
-def report(result: CheckResult, *, source: str = "notebook", log_path: str | None = None) -> None:
+def report(result: CheckResult, *, source: str = "notebook", log_path: str | None = None,
+           function: str | None = None) -> None:
     """Print the verdict and append it to the log file (``EMLIB_CHECK_LOG``), if any."""
     print(str(result))
-    record(result, source=source, log_path=log_path)
+    record(result, source=source, log_path=log_path, function=function)
 
 
-def record(result: CheckResult, *, source: str = "notebook", log_path: str | None = None) -> None:
+def record(result: CheckResult, *, source: str = "notebook", log_path: str | None = None,
+           function: str | None = None) -> None:
+    """Append the verdict as one JSON line: task, passed, message, kind, source, function checked."""
     path = log_path or os.environ.get(LOG_ENV)
     if not path:
         return
-    entry = dict(asdict(result), source=source)
+    entry = dict(asdict(result), source=source, function=function)
     try:
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(entry) + "\n")
@@ -224,7 +228,7 @@ def grade_namespace(tasks, namespace: dict, log_path: str) -> None:
                                      "deleted, renamed, or never run?)", WRONG)
             else:
                 result = chk.evaluate(fn)
-        record(result, source="grader", log_path=log_path)
+        record(result, source="grader", log_path=log_path, function=task)
         print(str(result))
 
 
@@ -319,7 +323,12 @@ def call(fn, case: Case, name: str | None = None):
     name = name or _current_task or getattr(fn, "__name__", "your function")
     try:
         return fn(*case.fresh_args())
-    except NotImplementedError:
+    except NotImplementedError as exc:
+        other = _STUB_MESSAGE.match(str(exc))
+        if other and other.group(1) != name:
+            raise NotImplementedYet(f"not implemented yet: {name} calls {other.group(1)}, which is not "
+                                    f"implemented yet. Do the task {other.group(1)} first (and check it), "
+                                    "then run this check again.") from None
         raise NotImplementedYet(not_implemented_message(name)) from None
     except Failure:
         raise
@@ -330,6 +339,9 @@ def call(fn, case: Case, name: str | None = None):
         raise Failure(f"{name} raised {type(exc).__name__}: {exc}"
                       + (f"\n  at {where}" if where else "")
                       + f"\n{case.describe()}") from None
+
+
+_STUB_MESSAGE = re.compile(r"(\w+) is not implemented yet")
 
 
 def _student_line(exc: BaseException) -> str:
