@@ -373,3 +373,60 @@ def test_impute_with_a_given_mixture_accepts_a_column_missing_everywhere(rng):
     np.testing.assert_allclose(filled, np.einsum("nk,nkd->nd", resp, x_hat), atol=1e-12)
     with pytest.raises(ValueError, match=r"column\(s\) \[2\]"):
         em_missing(X, mix)
+
+
+# --- the exercise checks (emlib/checks/missing.py) ------------------------------------------------------
+
+MISSING_CHECKS = ["conditional_gaussian", "e_step_row", "impute", "m_step_missing"]
+
+
+@pytest.mark.parametrize("task", MISSING_CHECKS)
+def test_exercise_check_passes_its_reference(task):
+    from emlib.checks import get_check
+    result = get_check(task).evaluate(get_check(task).reference)
+    assert result.passed, result.message
+
+
+@pytest.mark.parametrize("task", MISSING_CHECKS)
+def test_exercise_check_refuses_the_stub_and_emlibs_own_answer(task):
+    from emlib import missing
+    from emlib.checks import get_check
+
+    def stub(*args):
+        raise NotImplementedError(f"{task} is not implemented yet: write its body here")
+    result = get_check(task).evaluate(stub)
+    assert not result.passed and result.kind == "not implemented"
+    if hasattr(missing, task):
+        assert "the answer" in get_check(task).evaluate(getattr(missing, task)).message
+
+
+def test_exercise_checks_name_the_usual_mistakes():
+    from emlib.checks import get_check
+
+    def cond_without_correction(x, mean, cov):
+        x_hat, C = conditional_gaussian(x, mean, cov)
+        u = np.isnan(x)
+        C[np.ix_(u, u)] = cov[np.ix_(u, u)]                        # forgot - Sigma_uo Sigma_oo^-1 Sigma_ou
+        return x_hat, C
+
+    def m_step_without_C(resp, x_hat, C):
+        mix = m_step_missing(resp, x_hat, np.zeros_like(C), reg=0.0)
+        return mix.weights, mix.means, mix.covariances
+
+    def impute_with_the_map_component(X, mixture):
+        resp, x_hat, _, _ = e_step_missing(X, mixture)
+        return x_hat[np.arange(len(X)), resp.argmax(axis=1)]
+
+    def e_step_row_without_log_space(x, mixture):
+        resp, x_hat, C, ll = e_step_missing(x[None], mixture)
+        o = ~np.isnan(x)
+        if o.any() and np.abs(x[o]).max() > 30:                    # what a naive density ratio gives far away
+            return np.full(mixture.n_components, np.nan), x_hat[0], C[0], -np.inf
+        return resp[0], x_hat[0], C[0], ll
+
+    for task, wrong, words in [("conditional_gaussian", cond_without_correction, "Subtract"),
+                               ("m_step_missing", m_step_without_C, "left out the conditional covariance"),
+                               ("impute", impute_with_the_map_component, "only the most probable component"),
+                               ("e_step_row", e_step_row_without_log_space, "log space")]:
+        result = get_check(task).evaluate(wrong)
+        assert not result.passed and words in result.message, result.message
