@@ -2,8 +2,10 @@
 
 from .em import EMResult, em
 from .estimator import GaussianMixtureEM
+from .gradient import GradientResult, gradient_ascent
 from .init import init_from_data, init_from_labels, init_kmeans_pp, kmeans_pp_indices
 from .kmeans import KMeansResult, kmeans, kmeans_limit_mixture
+from .missing import em_missing, impute
 from .mixture import Mixture, logsumexp_rows
 from .selection import aic, bic, n_parameters, trim
 from .steps import e_step, expected_complete_loglik, m_step, update_covariances, update_means, update_weights
@@ -23,8 +25,8 @@ def __getattr__(name):
     raise AttributeError(f"module 'emlib' has no attribute {name!r}")
 
 __all__ = [
-    "COVARIANCE_KINDS", "EMResult", "GaussianMixtureEM", "KMeansResult", "Mixture",
-    "aic", "bic", "e_step", "em", "expected_complete_loglik", "init_from_data", "init_from_labels",
+    "COVARIANCE_KINDS", "EMResult", "GaussianMixtureEM", "GradientResult", "KMeansResult", "Mixture",
+    "aic", "bic", "e_step", "em", "em_missing", "expected_complete_loglik", "gradient_ascent", "impute", "init_from_data", "init_from_labels",
     "init_kmeans_pp", "kmeans", "kmeans_limit_mixture", "kmeans_pp_indices", "logsumexp_rows",
     "m_step", "n_parameters", "trim", "update_covariances", "update_means", "update_weights",
 ]
