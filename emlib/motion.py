@@ -1,0 +1,417 @@
+"""EM for motion layers: a mixture of affine motions (Wang and Adelson, 1994).
+
+A scene made of a few rigid, roughly planar layers moves so that within
+each layer the optical flow is an affine function of the pixel position p = (r, c):
+
+    f(p) = theta_k^T phi(p),   phi(p) = (1, r, c),   theta_k of shape (3, 2)
+
+(six numbers per layer: a translation and a 2 x 2 matrix, covering shifts,
+rotations, zooms and shears). Which layer a pixel belongs to is the hidden
+variable. The model of the observed flow f_i at pixel p_i is a mixture
+
+    p(f_i | p_i) = sum_k rho_k N(f_i | theta_k^T phi(p_i), Sigma_k)
+
+with the same structure as the lecture's Gaussian mixture, except that each
+component's mean depends on the position through theta_k. EM runs as
+before:
+
+- E-step (:func:`motion_e_step`): E[z_i^(k)] proportional to
+  rho_k N(f_i - theta_k^T phi_i | 0, Sigma_k), in log space;
+- M-step (:func:`motion_m_step`): rho_k = (1/n) sum_i E[z_i^(k)]
+  (:func:`emlib.update_weights`); theta_k by weighted least squares
+  (:func:`update_affine_params`); Sigma_k the weighted covariance of the
+  residuals (:func:`update_motion_covariances`).
+
+A plain Gaussian mixture on the flow vectors (one constant flow per layer)
+is the special case where theta_k keeps only its first row.
+
+Shapes: n pixels, m layers; ``flow`` is (n, 2), ``design`` phi is (n, 3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validation import (
+    as_float_array,
+    check_finite,
+    check_float,
+    check_int,
+    check_responsibilities,
+)
+from .mixture import LOG_2PI, logsumexp_rows
+from .steps import COLLAPSE_MESSAGE, COLLAPSE_THRESHOLD, update_weights
+
+
+@dataclass(frozen=True, eq=False)
+class AffineMotionMixture:
+    """m motion layers: weights rho_k, affine parameters theta_k, residual covariances Sigma_k.
+
+    Parameters
+    ----------
+    weights : array-like of shape (m,), non-negative, summing to 1 (within 1e-8)
+    params : array-like of shape (m, 3, 2): theta_k, so that the flow layer k
+        predicts at design row phi = (1, r, c) is phi @ params[k], a (row, column) displacement
+    covariances : array-like of shape (m, 2, 2), symmetric positive definite:
+        the spread Sigma_k of the measured flow around the layer's affine motion
+    """
+
+    weights: np.ndarray
+    params: np.ndarray
+    covariances: np.ndarray
+
+    def __post_init__(self):
+        w = as_float_array(self.weights, "weights", 1)
+        th = as_float_array(self.params, "params", 3)
+        cov = as_float_array(self.covariances, "covariances", 3)
+        m = w.shape[0]
+        if m < 1:
+            raise ValueError("weights must have at least one entry (one layer), got shape (0,)")
+        if th.shape != (m, 3, 2):
+            raise ValueError(f"params must have shape (m, 3, 2) = ({m}, 3, 2), got {th.shape}")
+        if cov.shape != (m, 2, 2):
+            raise ValueError(f"covariances must have shape (m, 2, 2) = ({m}, 2, 2), got {cov.shape}")
+        for name, a in (("weights", w), ("params", th), ("covariances", cov)):
+            check_finite(a, name)
+        if np.any(w < 0) or abs(w.sum() - 1.0) > 1e-8:
+            raise ValueError(f"weights must be non-negative and sum to 1, got {w} (sum {w.sum():.12g})")
+        if np.any(np.abs(cov[:, 0, 1] - cov[:, 1, 0]) > 1e-8 * np.abs(cov).max(axis=(1, 2))):
+            raise ValueError("covariances must be symmetric 2 x 2 matrices")
+        det = cov[:, 0, 0] * cov[:, 1, 1] - cov[:, 0, 1] * cov[:, 1, 0]
+        if np.any(cov[:, 0, 0] <= 0) or np.any(det <= 0):
+            bad = np.flatnonzero((cov[:, 0, 0] <= 0) | (det <= 0)).tolist()
+            raise ValueError(f"covariances must be positive definite; layers {bad} are not. "
+                             "Increase reg if a layer collapsed onto perfectly fitting pixels.")
+        for name, value in (("weights", w), ("params", th), ("covariances", cov)):
+            value = np.array(value, dtype=np.float64, copy=True)
+            value.flags.writeable = False
+            object.__setattr__(self, name, value)
+
+    @property
+    def n_components(self) -> int:
+        """m, the number of layers."""
+        return self.weights.shape[0]
+
+    def __repr__(self) -> str:
+        with np.printoptions(precision=4, suppress=True):
+            return f"AffineMotionMixture(m={self.n_components}, weights={self.weights})"
+
+
+def _check_flow_design(flow, design):
+    F = as_float_array(flow, "flow", 2)
+    if F.shape[1] != 2:
+        raise ValueError(f"flow must have shape (n, 2), one (row, column) displacement per pixel, got {F.shape}")
+    Phi = as_float_array(design, "design", 2)
+    if Phi.shape != (F.shape[0], 3):
+        raise ValueError(f"design must have shape (n, 3) = ({F.shape[0]}, 3), rows (1, r, c) "
+                         f"(see affine_design), got {Phi.shape}")
+    check_finite(F, "flow")
+    check_finite(Phi, "design")
+    return F, Phi
+
+
+def _check_model(model):
+    if not isinstance(model, AffineMotionMixture):
+        raise TypeError(f"model must be an emlib.motion.AffineMotionMixture, got {type(model).__name__}")
+    return model
+
+
+def affine_design(positions) -> np.ndarray:
+    """The design matrix phi_i = (1, r_i, c_i) of the affine motion model, shape (n, 3).
+
+    Parameters
+    ----------
+    positions : array-like of shape (n, 2), (row, column) of each pixel; or
+        (h, w, 2) as returned by :func:`emlib.features.pixel_positions`
+        (then n = h * w, in row-major order, matching :func:`emlib.features.flow_vectors`)
+    """
+    P = as_float_array(positions, "positions", (2, 3))
+    if P.shape[-1] != 2:
+        raise ValueError(f"positions must have shape (n, 2) or (h, w, 2), got {P.shape}")
+    P = P.reshape(-1, 2)
+    check_finite(P, "positions")
+    return np.column_stack([np.ones(P.shape[0]), P])
+
+
+def affine_flow(params, design) -> np.ndarray:
+    """The flow each layer predicts at each pixel, theta_k^T phi_i, shape (n, m, 2).
+
+    Parameters
+    ----------
+    params : array-like of shape (m, 3, 2)
+    design : array-like of shape (n, 3)
+    """
+    th = as_float_array(params, "params", 3)
+    if th.shape[1:] != (3, 2):
+        raise ValueError(f"params must have shape (m, 3, 2), got {th.shape}")
+    Phi = as_float_array(design, "design", 2)
+    if Phi.shape[1] != 3:
+        raise ValueError(f"design must have shape (n, 3), got {Phi.shape}")
+    return np.einsum("na,kab->nkb", Phi, th)
+
+
+def motion_weighted_logpdf(flow, design, model: AffineMotionMixture) -> np.ndarray:
+    """ln rho_k + ln N(f_i | theta_k^T phi_i, Sigma_k) for every pixel and layer, shape (n, m).
+
+    With the residual e_ik = f_i - theta_k^T phi_i and Sigma_k 2 x 2:
+    ln N = -(2 ln 2 pi + ln det Sigma_k + e_ik^T Sigma_k^{-1} e_ik) / 2.
+    """
+    F, Phi = _check_flow_design(flow, design)
+    model = _check_model(model)
+    resid = F[:, None, :] - affine_flow(model.params, Phi)             # (n, m, 2)
+    cov = model.covariances
+    det = cov[:, 0, 0] * cov[:, 1, 1] - cov[:, 0, 1] ** 2              # (m,)
+    inv = np.stack([np.stack([cov[:, 1, 1], -cov[:, 0, 1]], -1),
+                    np.stack([-cov[:, 0, 1], cov[:, 0, 0]], -1)], -2) / det[:, None, None]
+    maha = np.einsum("nka,kab,nkb->nk", resid, inv, resid)
+    with np.errstate(divide="ignore"):
+        log_w = np.log(model.weights)
+    return log_w - 0.5 * (2 * LOG_2PI + np.log(det) + maha)
+
+
+def motion_e_step(flow, design, model: AffineMotionMixture) -> tuple[np.ndarray, float]:
+    """E-step: E[z_i^(k)] = rho_k N(f_i | theta_k^T phi_i, Sigma_k) / sum_j (same for j), and the log-likelihood.
+
+    Parameters
+    ----------
+    flow : array-like of shape (n, 2)
+    design : array-like of shape (n, 3)
+    model : AffineMotionMixture with m layers
+
+    Returns
+    -------
+    resp : array of shape (n, m), rows summing to 1
+    loglik : float, sum_i ln sum_k rho_k N(f_i | theta_k^T phi_i, Sigma_k)
+    """
+    log_joint = motion_weighted_logpdf(flow, design, model)
+    log_p = logsumexp_rows(log_joint)
+    return np.exp(log_joint - log_p[:, None]), float(np.sum(log_p))
+
+
+def _layer_totals(resp):
+    nk = resp.sum(axis=0)
+    dead = np.flatnonzero(nk < COLLAPSE_THRESHOLD)
+    if dead.size:
+        raise ValueError(COLLAPSE_MESSAGE.format(ks=dead.tolist()))
+    return nk
+
+
+def update_affine_params(flow, design, resp) -> np.ndarray:
+    """M-step for the affine motions: weighted least squares, shape (m, 3, 2).
+
+        theta_k = (sum_i E[z_i^(k)] phi_i phi_i^T)^{-1} sum_i E[z_i^(k)] phi_i f_i^T
+
+    Each layer's motion is fitted to all pixels, each weighted by the
+    probability that it belongs to the layer. Because both flow components
+    share the same regressors phi_i, this is the maximiser of Q for any
+    Sigma_k (it does not need the covariances).
+
+    Parameters
+    ----------
+    flow : array-like of shape (n, 2)
+    design : array-like of shape (n, 3)
+    resp : array-like of shape (n, m)
+    """
+    F, Phi = _check_flow_design(flow, design)
+    resp = check_responsibilities(resp, F.shape[0])
+    _layer_totals(resp)
+    gram = np.einsum("nk,na,nb->kab", resp, Phi, Phi)                  # (m, 3, 3)
+    rhs = np.einsum("nk,na,nc->kac", resp, Phi, F)                     # (m, 3, 2)
+    try:
+        return np.linalg.solve(gram, rhs)
+    except np.linalg.LinAlgError:
+        raise ValueError("a layer's weighted pixels do not determine an affine motion (they lie on a "
+                         "line or a point); use fewer layers or more spread-out pixels") from None
+
+
+def update_motion_covariances(flow, design, resp, params, reg: float = 1e-6) -> np.ndarray:
+    """M-step for the residual covariances, shape (m, 2, 2).
+
+        Sigma_k = sum_i E[z_i^(k)] e_ik e_ik^T / sum_i E[z_i^(k)] + reg I,   e_ik = f_i - theta_k^T phi_i
+
+    Parameters
+    ----------
+    flow : array-like of shape (n, 2)
+    design : array-like of shape (n, 3)
+    resp : array-like of shape (n, m)
+    params : array-like of shape (m, 3, 2), usually the new theta_k
+    reg : float >= 0, added to the diagonal (a layer that fits its pixels
+        exactly would otherwise get a singular covariance)
+    """
+    F, Phi = _check_flow_design(flow, design)
+    resp = check_responsibilities(resp, F.shape[0])
+    reg = check_float(reg, "reg", minimum=0.0)
+    th = as_float_array(params, "params", 3)
+    if th.shape != (resp.shape[1], 3, 2):
+        raise ValueError(f"params must have shape (m, 3, 2) = ({resp.shape[1]}, 3, 2), got {th.shape}")
+    nk = _layer_totals(resp)
+    resid = F[:, None, :] - affine_flow(th, Phi)
+    scatter = np.einsum("nk,nka,nkb->kab", resp, resid, resid)
+    return scatter / nk[:, None, None] + reg * np.eye(2)
+
+
+def motion_m_step(flow, design, resp, *, reg: float = 1e-6) -> AffineMotionMixture:
+    """M-step: weights, then affine motions, then residual covariances around them.
+
+    Parameters
+    ----------
+    flow : array-like of shape (n, 2)
+    design : array-like of shape (n, 3)
+    resp : array-like of shape (n, m); a one-hot matrix gives the per-layer
+        least-squares fit of a known segmentation
+
+    Returns
+    -------
+    AffineMotionMixture
+    """
+    weights = update_weights(resp)
+    params = update_affine_params(flow, design, resp)
+    cov = update_motion_covariances(flow, design, resp, params, reg)
+    return AffineMotionMixture(weights, params, cov)
+
+
+@dataclass(frozen=True, eq=False)
+class MotionEMResult:
+    """What :func:`em_motion` returns.
+
+    Attributes
+    ----------
+    model : AffineMotionMixture, the final layers
+    loglik : array of shape (n_iter + 1,), the log-likelihood at each iterate (entry 0: the start)
+    n_iter : int, the number of M-steps done
+    converged : bool, whether the per-pixel log-likelihood change fell below tol
+    responsibilities : array of shape (n, m), E[z_i^(k)] at the final layers
+    """
+
+    model: AffineMotionMixture
+    loglik: np.ndarray
+    n_iter: int
+    converged: bool
+    responsibilities: np.ndarray
+
+    @property
+    def labels(self) -> np.ndarray:
+        """The MAP layer of each pixel, argmax_k E[z_i^(k)], shape (n,)."""
+        return np.argmax(self.responsibilities, axis=1)
+
+    def __repr__(self) -> str:
+        return (f"MotionEMResult(n_iter={self.n_iter}, converged={self.converged}, "
+                f"loglik={self.loglik[-1]:.6g}, m={self.model.n_components})")
+
+
+def em_motion(flow, design, init, *, max_iter: int = 100, tol: float = 1e-6,
+              reg: float = 1e-6) -> MotionEMResult:
+    """Fit a mixture of affine motions to optical flow by EM.
+
+    Parameters
+    ----------
+    flow : array-like of shape (n, 2), the flow vector of each pixel
+        (e.g. :func:`emlib.features.flow_vectors`)
+    design : array-like of shape (n, 3), rows (1, r_i, c_i) (:func:`affine_design`)
+    init : AffineMotionMixture (theta^(0)), or responsibilities of shape (n, m)
+        from which one M-step builds it (e.g. the posterior of a Gaussian mixture
+        fitted to the flow vectors, or a one-hot matrix of initial labels)
+    max_iter : int >= 0
+    tol : float >= 0; stop when |l(t) - l(t-1)| / n < tol
+    reg : float >= 0, added to the covariance diagonals in every M-step
+
+    Returns
+    -------
+    MotionEMResult
+
+    The log-likelihood never decreases (up to the effect of ``reg``), as for
+    any EM: each M-step maximises Q exactly.
+    """
+    F, Phi = _check_flow_design(flow, design)
+    max_iter = check_int(max_iter, "max_iter", minimum=0)
+    tol = check_float(tol, "tol", minimum=0.0)
+    reg = check_float(reg, "reg", minimum=0.0)
+    if isinstance(init, AffineMotionMixture):
+        model = init
+    else:
+        model = motion_m_step(F, Phi, init, reg=reg)
+    n = F.shape[0]
+    resp, ll = motion_e_step(F, Phi, model)
+    logliks = [ll]
+    converged = False
+    n_iter = 0
+    for t in range(1, max_iter + 1):
+        model = motion_m_step(F, Phi, resp, reg=reg)
+        resp, ll = motion_e_step(F, Phi, model)
+        logliks.append(ll)
+        n_iter = t
+        if abs(logliks[-1] - logliks[-2]) / n < tol:
+            converged = True
+            break
+    return MotionEMResult(model=model, loglik=np.array(logliks), n_iter=n_iter, converged=converged,
+                          responsibilities=resp)
+
+
+def _pre_image(params_k: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where a frame-1 pixel x came from under p -> p + theta^T phi(p): solve (I + A) y = x - b."""
+    b = params_k[0]                  # (2,) translation
+    A = params_k[1:].T               # (2, 2): flow = b + A p
+    M = np.eye(2) + A
+    X = np.stack([rows.ravel() - b[0], cols.ravel() - b[1]])
+    Y = np.linalg.solve(M, X)
+    return Y[0].reshape(rows.shape), Y[1].reshape(rows.shape)
+
+
+def two_layer_frames(background, foreground, mask, background_params, foreground_params):
+    """Two frames of a scene with two layers moving differently, and the true flow and layers.
+
+    Frame 0 shows ``foreground`` where ``mask`` is True and ``background``
+    elsewhere. Between frame 0 and frame 1 every point p of layer k moves to
+    p + theta_k^T phi(p) with phi(p) = (1, r, c) (the affine model of this
+    module); the foreground stays in front. Frame 1 is sampled by cubic
+    interpolation at the pre-image of each pixel (mirrored at the border).
+
+    Parameters
+    ----------
+    background, foreground : array-like of shape (h, w), grey images
+    mask : array-like of shape (h, w), bool: the foreground in frame 0
+    background_params, foreground_params : array-like of shape (3, 2), theta
+        of each layer (row 0 the translation, rows 1-2 the linear part)
+
+    Returns
+    -------
+    frame0, frame1 : arrays of shape (h, w)
+    true_flow : array of shape (2, h, w), the displacement of every frame-0
+        pixel (row, column), laid out like ``skimage.registration``'s flow
+    layers : array of shape (h, w), 1 on the foreground of frame 0, 0 elsewhere
+    """
+    from scipy import ndimage
+
+    bg = as_float_array(background, "background", 2)
+    fg = as_float_array(foreground, "foreground", 2)
+    msk = np.asarray(mask)
+    if msk.dtype != bool:
+        raise TypeError(f"mask must be a boolean array, got dtype {msk.dtype}")
+    if not (bg.shape == fg.shape == msk.shape):
+        raise ValueError(f"background, foreground and mask must have the same shape (h, w), "
+                         f"got {bg.shape}, {fg.shape}, {msk.shape}")
+    thetas = []
+    for name, p in (("background_params", background_params), ("foreground_params", foreground_params)):
+        th = as_float_array(p, name, 2)
+        if th.shape != (3, 2):
+            raise ValueError(f"{name} must have shape (3, 2) (translation, then the linear part), got {th.shape}")
+        check_finite(th, name)
+        if abs(np.linalg.det(np.eye(2) + th[1:].T)) < 1e-9:
+            raise ValueError(f"{name} maps the plane onto a line (I + A is singular); use a smaller linear part")
+        thetas.append(th)
+    h, w = bg.shape
+    rows, cols = np.mgrid[0:h, 0:w].astype(np.float64)
+    frame0 = np.where(msk, fg, bg)
+    by, bx = _pre_image(thetas[0], rows, cols)
+    fy, fx = _pre_image(thetas[1], rows, cols)
+    bg1 = ndimage.map_coordinates(bg, [by, bx], order=3, mode="mirror")
+    fg1 = ndimage.map_coordinates(fg, [fy, fx], order=3, mode="mirror")
+    in_front = ndimage.map_coordinates(msk.astype(np.float64), [fy, fx], order=1, mode="constant") >= 0.5
+    frame1 = np.where(in_front, fg1, bg1)
+    design = affine_design(np.stack([rows, cols], axis=-1))
+    flows = [affine_flow(th[None], design)[:, 0, :] for th in thetas]          # (n, 2) each
+    true = np.where(msk.reshape(-1, 1), flows[1], flows[0])
+    true_flow = np.moveaxis(true.reshape(h, w, 2), -1, 0)
+    return frame0, frame1, true_flow, msk.astype(np.int64)
