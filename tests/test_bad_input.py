@@ -30,7 +30,7 @@ def call(fn, *args, **kwargs):
         return None
 
 
-settings.register_profile("bad-input", max_examples=60, deadline=None,
+settings.register_profile("bad-input", parent=settings.get_profile("course"), max_examples=60, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 
