@@ -230,7 +230,8 @@ class EMExplorer:
         self._run: _Run | None = None
         self._pos = 0              # the half-step index: 2t after E-step t, 2t + 1 after M-step t
         self._syncing = False      # True while the code (not the user) sets widget values
-        self._component_artists: list = []
+        self._ellipses: list = []       # the component ellipses on ax_data (2 per component)
+        self._markers: list = []        # the mean markers on ax_data (1 per component)
         self._background = None    # the static layer of the figure, as pixels (see _draw_static)
 
         # --- controls ---------------------------------------------------------------
@@ -540,7 +541,7 @@ class EMExplorer:
     # costs a fraction of a full redraw.
 
     def _dynamic_artists(self) -> list:
-        return [self.scatter, self.ax_data.title, *self._component_artists, self._trace_done,
+        return [self.scatter, self.ax_data.title, *self._ellipses, *self._markers, self._trace_done,
                 self._current_marker]
 
     def _draw_static(self) -> None:
@@ -549,11 +550,45 @@ class EMExplorer:
         self.figure.canvas.draw()
         self._background = self.figure.canvas.copy_from_bbox(self.figure.bbox)
 
+    def _clear_components(self) -> None:
+        for artist in self._ellipses + self._markers:
+            artist.remove()
+        self._ellipses, self._markers = [], []
+
+    def _draw_components(self, mix: Mixture, colors: np.ndarray) -> None:
+        """Ellipses at 1 and 2 sd and the mean markers of ``mix``, as :func:`plot_ellipses` draws them.
+
+        plot_ellipses draws on a stand-in that only records what it is asked to
+        draw. The first time (and whenever m changes) the recorded artists are
+        added to the axes; afterwards the artists already on the axes take the
+        recorded geometry and style. Adding patches to an Axes is slow (it
+        recomputes data limits through Bezier extrema), updating them is not.
+        """
+        record = _Recorder()
+        plot_ellipses(record, mix, n_std=(1, 2), colors=colors)
+        if len(record.patches) != len(self._ellipses) or len(record.lines) != len(self._markers):
+            self._clear_components()
+            self._ellipses = [self.ax_data.add_patch(patch) for patch in record.patches]
+            for args, kwargs in record.lines:
+                self._markers.extend(self.ax_data.plot(*args, **kwargs))
+            for artist in self._ellipses + self._markers:
+                artist.set_animated(True)
+            return
+        for old, new in zip(self._ellipses, record.patches):
+            old.set_center(new.get_center())
+            old.set_width(new.get_width())
+            old.set_height(new.get_height())
+            old.set_angle(new.get_angle())
+            old.set_edgecolor(new.get_edgecolor())
+            old.set_alpha(new.get_alpha())
+            old.set_linewidth(new.get_linewidth())
+        for line, (args, kwargs) in zip(self._markers, record.lines):
+            line.set_data(np.atleast_1d(args[0]), np.atleast_1d(args[1]))
+            line.set_color(kwargs.get("color"))
+            line.set_alpha(kwargs.get("alpha"))
+
     def _update(self) -> None:
         """Update the artists for the current state, then render the figure into the Image widget."""
-        for artist in self._component_artists:
-            artist.remove()
-        self._component_artists = []
         at_start = self._pos == 0
         at_end = self._pos == self.n_states - 1
         self.back_button.disabled = at_start
@@ -562,6 +597,7 @@ class EMExplorer:
         self.end_button.disabled = at_end
         self.iteration_slider.disabled = self.result is None
         if self.result is None:
+            self._clear_components()
             self.scatter.set_facecolors("0.6")
             self._trace_done.set_data([], [])
             self._current_marker.set_data([], [])
@@ -572,11 +608,7 @@ class EMExplorer:
         mix = self.mixture
         colors = component_colors(mix.n_components)
         self.scatter.set_facecolors(responsibility_colors(self.resp, colors))
-        n_patches, n_lines = len(self.ax_data.patches), len(self.ax_data.lines)
-        plot_ellipses(self.ax_data, mix, n_std=(1, 2), colors=colors)
-        self._component_artists = list(self.ax_data.patches[n_patches:]) + list(self.ax_data.lines[n_lines:])
-        for artist in self._component_artists:
-            artist.set_animated(True)
+        self._draw_components(mix, colors)
         which = self.t + (self.half == "M")
         ll = self.result.loglik
         self._trace_done.set_data(np.arange(which + 1), ll[:which + 1])
@@ -625,6 +657,22 @@ class EMExplorer:
         dataset, m, kind, init, seed = self.setting
         return (f"EMExplorer(dataset={dataset!r}, m={m}, covariance={kind!r}, init={init!r}, seed={seed}; "
                 f"{self.loglik_text})")
+
+
+class _Recorder:
+    """Stands in for a Matplotlib Axes and records what a plotting function asks it to draw."""
+
+    def __init__(self):
+        self.patches: list = []
+        self.lines: list = []        # (args, kwargs) of every plot() call
+
+    def add_patch(self, patch):
+        self.patches.append(patch)
+        return patch
+
+    def plot(self, *args, **kwargs):
+        self.lines.append((args, kwargs))
+        return []
 
 
 _SUPERSCRIPTS = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")

@@ -91,6 +91,31 @@ def test_trace_marks_the_current_point(explorer):
     assert len(explorer._trace_done.get_xdata()) == 4
 
 
+def test_ellipses_are_updated_in_place_as_plot_ellipses_draws_them(explorer):
+    import matplotlib.pyplot as plt
+    from emlib.plotting import plot_ellipses
+
+    patches = list(explorer.ax_data.patches)
+    explorer.go_to(4, "M")
+    assert explorer.ax_data.patches[:] == patches                  # the same artists, moved
+    fig, ax = plt.subplots()
+    plot_ellipses(ax, explorer.mixture, n_std=(1, 2))
+    for ours, ref in zip(explorer.ax_data.patches, ax.patches):
+        np.testing.assert_allclose([*ours.center, ours.width, ours.height, ours.angle, ours.get_alpha()],
+                                   [*ref.center, ref.width, ref.height, ref.angle, ref.get_alpha()])
+        np.testing.assert_allclose(ours.get_edgecolor(), ref.get_edgecolor())
+    means = np.array([line.get_xydata()[0] for line in explorer.ax_data.lines])
+    np.testing.assert_allclose(means, explorer.mixture.means)
+    plt.close(fig)
+
+
+def test_changing_m_redraws_the_right_number_of_components(explorer):
+    explorer.m_slider.value = 5
+    assert len(explorer.ax_data.patches) == 2 * 5 and len(explorer.ax_data.lines) == 5
+    explorer.m_slider.value = 2
+    assert len(explorer.ax_data.patches) == 2 * 2 and len(explorer.ax_data.lines) == 2
+
+
 def test_back_button_undoes_a_half_step_exactly(explorer):
     start_png = explorer.png
     explorer.forward_button.click()
