@@ -179,7 +179,8 @@ class EMExplorer:
     mixture : Mixture, the parameters drawn now (theta^(t) after E, theta^(t+1) after M)
     resp : array of shape (n, m), the responsibilities drawn now (at theta^(t))
     loglik : float, the log-likelihood of ``mixture``
-    loglik_text : str, the text line ("t = 3 · after M-step 3 · l(theta^(4)) = ...")
+    loglik_text : str, the text line, e.g.
+        "t = 3 · after M-step 3: θ^(4) = argmax Q(θ | θ^(3)) · ln p(X | θ^(4)) = -1234.567"
     error : str or None, the message of the error that stopped EM, if any
     figure : matplotlib Figure (axes ``ax_data`` and ``ax_loglik``)
     scatter : the PathCollection of the data points
