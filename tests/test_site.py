@@ -1,0 +1,179 @@
+"""The rendered site (make html): every page there, every link working, no error shown, nothing from the network."""
+
+from __future__ import annotations
+
+import re
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+
+import build_site  # noqa: E402
+
+ERROR_MARK = 'class="course-error-output"'
+
+
+class _Page(HTMLParser):
+    """The links, loaded resources and element ids of one HTML page."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.links: list[str] = []        # <a href>
+        self.resources: list[str] = []    # <script src>, <link href>, <img src>
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if attrs.get("id"):
+            self.ids.add(attrs["id"])
+        if tag == "a" and attrs.get("href"):
+            self.links.append(attrs["href"])
+        elif tag in ("script", "img") and attrs.get("src"):
+            self.resources.append(attrs["src"])
+        elif tag == "link" and attrs.get("href"):
+            self.resources.append(attrs["href"])
+
+
+def parse(path: Path) -> _Page:
+    page = _Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    return page
+
+
+def is_external(url: str) -> bool:
+    return bool(re.match(r"^[a-z][a-z0-9+.-]*:", url, re.I)) or url.startswith("//")
+
+
+def broken_links(site: Path) -> list[str]:
+    """Every relative link or resource of every page whose file (or #anchor in it) does not exist."""
+    pages = {path: parse(path) for path in site.rglob("*.html")}
+    broken = []
+    for path, page in pages.items():
+        for url in page.links + page.resources:
+            if is_external(url) or url.startswith("data:"):
+                continue
+            parts = urlsplit(url)
+            target = (path.parent / unquote(parts.path)).resolve() if parts.path else path
+            name = path.relative_to(site)
+            if not target.is_file():
+                broken.append(f"{name}: {url} (no such file)")
+            elif parts.fragment and target.suffix == ".html":
+                ids = pages[target].ids if target in pages else parse(target).ids
+                if parts.fragment not in ids and unquote(parts.fragment) not in ids:
+                    broken.append(f"{name}: {url} (no element with id {parts.fragment!r})")
+    return broken
+
+
+def network_resources(site: Path) -> list[str]:
+    """Scripts, style sheets and images that a page would fetch from the network."""
+    found = []
+    for path in site.rglob("*.html"):
+        for url in parse(path).resources:
+            if is_external(url) and not url.startswith("data:"):
+                found.append(f"{path.relative_to(site)}: {url}")
+    return found
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory):
+    """The site, built once for the whole session into a temporary folder."""
+    folder = tmp_path_factory.mktemp("site")
+    build_site.build(folder)
+    return folder
+
+
+def test_every_course_notebook_has_a_page(site):
+    for folder in build_site.FOLDERS:
+        for nb in sorted((ROOT / folder).glob("*.ipynb")):
+            assert (site / folder / f"{nb.stem}.html").is_file(), f"no page for {folder}/{nb.name}"
+    assert (site / "index.html").is_file()
+
+
+def test_every_internal_link_resolves(site):
+    broken = broken_links(site)
+    assert not broken, "broken links:\n" + "\n".join(broken)
+
+
+def test_no_page_holds_an_error_output(site):
+    with_errors = [p.relative_to(site).as_posix() for p in site.rglob("*.html")
+                   if ERROR_MARK in p.read_text(encoding="utf-8")]
+    assert with_errors == []
+
+
+def test_pages_load_nothing_from_the_network(site):
+    fetched = network_resources(site)
+    assert not fetched, "loaded from the network:\n" + "\n".join(fetched)
+
+
+def test_math_is_rendered_by_a_local_mathjax(site):
+    assert (site / "static" / "mathjax" / "MathJax.js").is_file()
+    page = (site / "notebooks" / sorted((ROOT / "notebooks").glob("*.ipynb"))[0].with_suffix(".html").name)
+    mathjax = [url for url in parse(page).resources if "MathJax.js" in url]
+    assert mathjax and (page.parent / urlsplit(mathjax[0]).path).resolve().is_file()
+
+
+def test_index_lists_lectures_and_exercises_in_course_order(site):
+    links = [url for url in parse(site / "index.html").links if url.endswith(".html") and "/" in url]
+    lectures = [url for url in links if url.startswith("notebooks/")]
+    exercises = [url for url in links if url.startswith("exercises/") and not url.endswith("README.html")]
+    assert lectures == [f"notebooks/{p.stem}.html" for p in sorted((ROOT / "notebooks").glob("*.ipynb"))]
+    assert exercises == [f"exercises/{p.stem}.html" for p in sorted((ROOT / "exercises").glob("*.ipynb"))]
+
+
+def test_every_page_has_the_navigation_bar(site):
+    for path in site.rglob("*.html"):
+        if "slides" in path.parts:
+            continue
+        assert 'class="course-nav top"' in path.read_text(encoding="utf-8"), path
+
+
+def test_links_between_notebooks_point_to_pages(site):
+    text = (site / "notebooks" / "00_course_map.html").read_text(encoding="utf-8")
+    assert re.search(r'href="01_[a-z_]+\.html"', text)
+    assert not re.search(r'href="[^"]+\.ipynb"', text)
+
+
+def test_exercise_pages_show_no_solutions(site):
+    for nb in sorted((ROOT / "exercises").glob("*.ipynb")):
+        text = (site / "exercises" / f"{nb.stem}.html").read_text(encoding="utf-8")
+        assert "BEGIN SOLUTION" not in text
+        assert "NotImplementedError" in text, f"exercises/{nb.name}: no task left to the student?"
+
+
+# --- the checks themselves catch what they look for --------------------------------------------
+def _page(tmp_path, cells) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = cells
+    exporter = build_site.page_exporter(build_site.MATHJAX_URL)
+    body, _ = exporter.from_notebook_node(nb, resources={"course_nav": {"sections": [], "here": "t"}})
+    out = tmp_path / "page.html"
+    out.write_text(body, encoding="utf-8")
+    return out
+
+
+def test_an_error_output_is_marked_on_its_page(tmp_path):
+    cell = nbformat.v4.new_code_cell("1 / 0", outputs=[nbformat.v4.new_output(
+        "error", ename="ZeroDivisionError", evalue="division by zero", traceback=["ZeroDivisionError"])])
+    assert ERROR_MARK in _page(tmp_path, [cell]).read_text(encoding="utf-8")
+
+
+def test_a_broken_link_or_anchor_is_reported(tmp_path):
+    _page(tmp_path, [nbformat.v4.new_markdown_cell("# Title\n\n[gone](gone.html) [here](page.html#nowhere)")])
+    broken = broken_links(tmp_path)
+    assert any("gone.html" in b for b in broken) and any("nowhere" in b for b in broken)
+
+
+def test_links_to_notebooks_are_rewritten_to_pages(tmp_path):
+    source = ROOT / "notebooks" / "01_x.ipynb"
+    out = tmp_path / "notebooks" / "01_x.html"
+    body = '<a href="02_y.ipynb#Summary">next</a> <a href="../solutions/03_z.ipynb">s</a> <a href="https://x.org/a.ipynb">w</a>'
+    new = build_site.rewrite_links(body, source, out, tmp_path)
+    assert 'href="02_y.html#Summary"' in new
+    assert 'href="../solutions/03_z.html"' in new
+    assert 'href="https://x.org/a.ipynb"' in new
