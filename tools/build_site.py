@@ -98,6 +98,7 @@ def deck_exporter(mathjax_url: str) -> SlidesExporter:
     c = _config(mathjax_url)
     c.SlidesExporter.reveal_url_prefix = "reveal.js"
     c.SlidesExporter.reveal_scroll = True          # a page taller than the screen scrolls
+    c.SlidesExporter.reveal_theme = "white"          # its font ships with reveal.js; "simple" loads web fonts
     c.SlidesExporter.reveal_transition = "none"
     c.SlidesExporter.reveal_number = "c/t"
     c.SlidesExporter.require_js_url = "lib/require.js"
