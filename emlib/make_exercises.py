@@ -21,8 +21,11 @@ In a markdown cell, the text between ``<!-- BEGIN SOLUTION -->`` and
 ``<!-- END SOLUTION -->`` (a derivation, say) is replaced by an invitation
 to write the answer there.
 
-Every output and execution count is cleared, and the exercise's metadata
-records where it came from (``metadata.emlib.exercise``), which the grader reads.
+Every output and execution count is cleared, cell metadata other than tags
+and the notebook metadata of the run (Python version, widget state) are
+dropped, so re-running a solution does not change its exercise. The
+exercise's metadata records where it came from (``metadata.emlib.exercise``),
+which the grader reads.
 
 Never destroying a student's work
 ---------------------------------
@@ -165,9 +168,14 @@ def make_exercise(solution, name: str):
             cell.execution_count = None
         elif cell.cell_type == "markdown":
             cell.source = strip_markdown(cell.source, where)
-        for key in ("execution", "collapsed", "scrolled"):
-            cell.metadata.pop(key, None)
-    nb.metadata.pop("widgets", None)
+        tags = cell.metadata.get("tags")
+        cell.metadata = nbformat.NotebookNode({"tags": list(tags)} if tags else {})
+    # Only what a student needs: running the solutions again (another Python,
+    # widget state, timings) must not change the exercises.
+    nb.metadata = nbformat.NotebookNode({
+        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    })
     nb.metadata["emlib"] = {
         "exercise": Path(name).stem,
         "generated_from": f"solutions/{name}",
