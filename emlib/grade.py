@@ -156,6 +156,14 @@ def grade_submission(path, solutions_dir: Path, timeout: float = DEFAULT_TIMEOUT
         grade.notes.append(nb_error)
         return grade
 
+    try:
+        return _run_and_score(path, nb, tasks, solutions_dir, timeout, grade)
+    except Exception as exc:  # noqa: BLE001 - e.g. a notebook too malformed to copy
+        grade.tasks = [TaskScore(t, 0, f"could not be run: {type(exc).__name__}: {str(exc)[:120]}") for t in tasks]
+        return grade
+
+
+def _run_and_score(path: Path, nb, tasks: list[str], solutions_dir: Path, timeout: float, grade: Grade) -> Grade:
     present = set(tasks_of(nb))
     workdir = Path(tempfile.mkdtemp(prefix="emlib-grade-"))
     try:
