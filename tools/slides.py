@@ -62,7 +62,7 @@ IMAGE_LINES = 14
 FRAGMENT_LINES = 4
 """The longest markdown cell that appears as a fragment after an output."""
 
-RISE_SETTINGS = {"scroll": True, "transition": "none", "enable_chalkboard": False}
+RISE_SETTINGS = {"scroll": True, "theme": "white", "transition": "none", "enable_chalkboard": False}
 """Notebook-level settings of jupyterlab-rise (metadata.rise)."""
 
 OVERRIDES: dict[str, dict[str, str]] = {
