@@ -23,6 +23,7 @@ in every case; the exit status is 0 only if every check passed.
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import secrets
@@ -216,10 +217,17 @@ def run_checks(page, base: str, token: str, shots: Path, report) -> None:
         raise Failure(f"the RISE slideshow has {sections} slide(s)")
     page.wait_for_timeout(1500)
     page.screenshot(path=shots / "5-rise-slideshow.png")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_timeout(800)
+    page.screenshot(path=shots / "6-rise-next-slide.png")
     report(f"RISE slideshow: {sections} sections")
 
 
-def main() -> int:
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--notebook", type=Path, default=ROOT / NOTEBOOK,
+                        help=f"the notebook to open, a copy of it (default: {NOTEBOOK})")
+    args = parser.parse_args(argv)
     try:
         from playwright.sync_api import Error as PlaywrightError
         from playwright.sync_api import sync_playwright
@@ -247,7 +255,7 @@ def main() -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="em-browser-test-"))
     (workdir / "root" / "notebooks").mkdir(parents=True)
-    shutil.copy2(ROOT / NOTEBOOK, workdir / "root" / NOTEBOOK)
+    shutil.copy2(args.notebook, workdir / "root" / NOTEBOOK)
     port, token = free_port(), secrets.token_hex(24)
     base = f"http://127.0.0.1:{port}"
     log_path = shots / "jupyterlab.log"
@@ -280,7 +288,7 @@ def main() -> int:
     if blocked:
         print(f"refused {len(blocked)} request(s) that were not for 127.0.0.1, e.g. {sorted(set(blocked))[:5]}")
     print(f"screenshots and the server log in {shots}")
-    print("browser test: " + ("1 passed, 0 failed" if status == 0 else "0 passed, 1 failed"))
+    print("test-browser: " + ("1 passed, 0 failed" if status == 0 else "0 passed, 1 failed"))
     return status
 
 

@@ -248,7 +248,8 @@ def npm_assets(build: Path) -> Path:
             raise RuntimeError("npm is needed once to fetch reveal.js for the decks: install Node.js "
                                "(e.g. apt-get install -y npm)")
         (build / "npm").mkdir(parents=True, exist_ok=True)
-        subprocess.run([npm, "install", "--prefix", str(build / "npm"), "--no-save", "--no-package-lock",
+        subprocess.run([npm, "install", "--prefix", str(build / "npm"), "--cache", str(build / "npm" / "cache"),
+                        "--no-save", "--no-package-lock",
                         "--no-audit", "--no-fund", "--loglevel=error", *wanted], check=True)
     return modules
 
