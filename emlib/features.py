@@ -19,7 +19,7 @@ optical flow (:func:`flow_vectors`). :func:`feature_matrix` turns per-pixel
 maps into the (n, d) data matrix EM expects and :func:`standardize` puts the
 features on one scale. :func:`matched_accuracy` scores a segmentation against
 known regions once its arbitrary labels are matched to the true ones
-(Hungarian algorithm).
+(Hungarian algorithm, :func:`match_to_regions`).
 
 Every map here has the shape (h, w) of the image, or (h, w, c) for c values
 per pixel; every function works on float64 arrays.
@@ -339,6 +339,27 @@ def confusion_counts(true_labels, pred_labels) -> np.ndarray:
     return C
 
 
+def match_to_regions(true_labels, pred_labels) -> np.ndarray:
+    """The true region paired with each predicted label by the Hungarian algorithm, shape (n_pred,).
+
+    Pairs labels and regions one to one so that the number of pixels on
+    which they agree, sum of C[region(b), b] over labels b, is as large as
+    possible (``scipy.optimize.linear_sum_assignment`` on the confusion counts
+    of :func:`confusion_counts`). ``out[b]`` is the region of label b, or -1
+    for a label left unpaired (more labels than regions). So
+    ``out[pred_labels] != true_labels`` marks the misclassified pixels.
+
+    Parameters
+    ----------
+    true_labels, pred_labels : array-like of non-negative integers, same shape
+    """
+    C = confusion_counts(true_labels, pred_labels)
+    rows, cols = linear_sum_assignment(C, maximize=True)
+    out = np.full(C.shape[1], -1, dtype=np.int64)
+    out[cols] = rows
+    return out
+
+
 def matched_accuracy(true_labels, pred_labels) -> float:
     """The fraction of pixels labelled right, after matching predicted labels to true regions.
 
@@ -357,12 +378,12 @@ def matched_accuracy(true_labels, pred_labels) -> float:
     -------
     float in [0, 1]
     """
-    C = confusion_counts(true_labels, pred_labels)
-    total = C.sum()
-    if total == 0:
+    t = np.asarray(true_labels)
+    if t.size == 0:
         raise ValueError("true_labels and pred_labels are empty; there is nothing to score")
-    rows, cols = linear_sum_assignment(C, maximize=True)
-    return float(C[rows, cols].sum() / total)
+    p = np.asarray(pred_labels)
+    region = match_to_regions(t, p)
+    return float(np.mean(region[p] == t))
 
 
 # --- feature sets ---------------------------------------------------------------------------------

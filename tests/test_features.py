@@ -10,6 +10,7 @@ from emlib.features import (
     image_gradient,
     local_mean,
     local_variance,
+    match_to_regions,
     matched_accuracy,
     pixel_positions,
     rgb_to_lab,
@@ -244,6 +245,14 @@ def test_matched_accuracy_solves_the_assignment_not_a_greedy_pick():
     # Greedy: true 0 takes its most common label 0 (4 right), true 1 is left with label 1 (1 right): 5/12.
     # The best one-to-one matching, 0 -> 1 and 1 -> 0, gets 2 + 5 = 7 right.
     assert matched_accuracy(truth, pred) == pytest.approx(7 / 12)
+
+
+def test_match_to_regions_pairs_labels_one_to_one_and_marks_the_errors():
+    truth = np.array([0, 0, 0, 1, 1, 1])
+    pred = np.array([1, 1, 2, 0, 0, 2])
+    region = match_to_regions(truth, pred)
+    np.testing.assert_array_equal(region, [1, 0, -1])            # label 2 is left unpaired
+    np.testing.assert_array_equal(region[pred] != truth, [0, 0, 1, 0, 0, 1])
 
 
 def test_extra_predicted_labels_count_as_errors():
