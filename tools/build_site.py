@@ -23,7 +23,6 @@ where a widget would be.
 from __future__ import annotations
 
 import argparse
-import html
 import os
 import re
 import shutil
@@ -73,12 +72,9 @@ def read_for_export(path: Path):
     for cell in nb.cells:
         for output in cell.get("outputs", []):
             data = output.get("data", {})
-            if WIDGET_VIEW in data:
-                text = html.escape(data.get("text/plain", ""))
-                del data[WIDGET_VIEW]
-                data["text/html"] = ('<p class="course-widget-note"><em>An interactive widget appears here when '
-                                     'the notebook runs in JupyterLab.</em></p>'
-                                     + (f"<pre>{text}</pre>" if text else ""))
+            if WIDGET_VIEW in data:     # its text form is only the widget's repr: leave it out too
+                output["data"] = {"text/html": '<p class="course-widget-note"><em>An interactive widget appears '
+                                               'here when the notebook runs in JupyterLab.</em></p>'}
     return nb
 
 
@@ -200,7 +196,13 @@ def _nav(out: Path, site: Path, order: list[Path], titles: dict, page: Path | No
     sections = [("Course home", href(site / "index.html")),
                 ("Lectures", href(site / "index.html") + "#Lectures"),
                 ("Exercises", href(site / "index.html") + "#Exercises")]
-    nav = {"sections": sections, "here": titles.get(page, ""), "previous": None, "next": None}
+    nav = {"sections": sections, "here": titles.get(page, ""), "previous": None, "next": None, "companion": None}
+    if page is not None and page.parent.name in ("exercises", "solutions"):
+        other = "solutions" if page.parent.name == "exercises" else "exercises"
+        twin = ROOT / other / page.name
+        if twin.is_file():
+            nav["companion"] = ("its solution" if other == "solutions" else "the exercise without solutions",
+                                href(site_path(twin, site)))
     if page in order:
         i = order.index(page)
         if i > 0:

@@ -214,9 +214,12 @@ def problems(path: Path) -> list[str]:
     return found
 
 
-def apply(path: Path) -> bool:
-    """Write the slide metadata into the notebook; touch nothing else. True if the file changed."""
-    nb = nbformat.read(path, as_version=4)
+def assign(nb, path: Path) -> bool:
+    """Set the slide metadata of an in-memory notebook (read from ``path``); True if anything changed.
+
+    tools/run_notebooks.py can call this after executing a lecture notebook, so that
+    ``make notebooks`` keeps the metadata in step with the rules.
+    """
     changed = False
     for cell, kind in zip(nb.cells, slide_types(nb, path)):
         if cell.metadata.get("slideshow", {}).get("slide_type") != kind:
@@ -225,6 +228,13 @@ def apply(path: Path) -> bool:
     if nb.metadata.get("rise") != RISE_SETTINGS:
         nb.metadata["rise"] = dict(RISE_SETTINGS)
         changed = True
+    return changed
+
+
+def apply(path: Path) -> bool:
+    """Write the slide metadata into the notebook file; touch nothing else. True if the file changed."""
+    nb = nbformat.read(path, as_version=4)
+    changed = assign(nb, path)
     if changed:
         nbformat.write(nb, path)
     return changed
