@@ -42,6 +42,9 @@ WHITE_D65 = np.array([0.95047, 1.0, 1.08883])
 
 
 # --- checks -------------------------------------------------------------------------------------
+ANY_NDIM = tuple(range(0, 8))     # for element-wise functions that accept arrays of any shape
+
+
 def _check_gray(image, name: str = "image") -> np.ndarray:
     img = as_float_array(image, name, 2)
     if min(img.shape) < 1:
@@ -210,7 +213,7 @@ def structure_eigenvalues(tensor) -> tuple[np.ndarray, np.ndarray]:
     ----------
     tensor : array-like of shape (..., 2, 2), symmetric (e.g. from :func:`structure_tensor`)
     """
-    M = as_float_array(tensor, "tensor", tuple(range(2, 8)))
+    M = as_float_array(tensor, "tensor", ANY_NDIM[2:])
     if M.shape[-2:] != (2, 2):
         raise ValueError(f"tensor must have shape (..., 2, 2), got {M.shape}")
     check_finite(M, "tensor")
@@ -226,8 +229,8 @@ def texture_contrast(lambda_1, lambda_2) -> np.ndarray:
     The root-mean-square gradient magnitude in the window, times 2: zero on a
     flat patch, large on a busy one, in grey levels per pixel.
     """
-    l1 = as_float_array(lambda_1, "lambda_1", tuple(range(0, 8)))
-    l2 = as_float_array(lambda_2, "lambda_2", tuple(range(0, 8)))
+    l1 = as_float_array(lambda_1, "lambda_1", ANY_NDIM)
+    l2 = as_float_array(lambda_2, "lambda_2", ANY_NDIM)
     if l1.shape != l2.shape:
         raise ValueError(f"lambda_1 and lambda_2 must have the same shape, got {l1.shape} and {l2.shape}")
     return 2.0 * np.sqrt(np.maximum(l1 + l2, 0.0))
@@ -238,10 +241,10 @@ def texture_anisotropy(lambda_1, lambda_2, eps: float = 1e-12) -> np.ndarray:
 
     1 where every gradient in the window points the same way (stripes,
     bricks' edges), near 0 where gradients point every way equally (gravel, noise).
-    Where lambda_1 < eps (a flat patch, no orientation at all) a = 0.
+    Where lambda_1 <= eps (a flat patch, no orientation at all) a = 0.
     """
-    l1 = as_float_array(lambda_1, "lambda_1", tuple(range(0, 8)))
-    l2 = as_float_array(lambda_2, "lambda_2", tuple(range(0, 8)))
+    l1 = as_float_array(lambda_1, "lambda_1", ANY_NDIM)
+    l2 = as_float_array(lambda_2, "lambda_2", ANY_NDIM)
     if l1.shape != l2.shape:
         raise ValueError(f"lambda_1 and lambda_2 must have the same shape, got {l1.shape} and {l2.shape}")
     eps = check_float(eps, "eps", minimum=0.0)

@@ -33,6 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 
 from ._validation import (
     as_float_array,
@@ -382,8 +383,6 @@ def two_layer_frames(background, foreground, mask, background_params, foreground
         pixel (row, column), laid out like ``skimage.registration``'s flow
     layers : array of shape (h, w), 1 on the foreground of frame 0, 0 elsewhere
     """
-    from scipy import ndimage
-
     bg = as_float_array(background, "background", 2)
     fg = as_float_array(foreground, "foreground", 2)
     msk = np.asarray(mask)
