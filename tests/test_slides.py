@@ -91,6 +91,12 @@ def test_a_short_conclusion_after_an_output_is_a_fragment():
     assert types_of(md("## S"), code("x = 1\nprint(x)", [stream("1\n")]), md("So x is one."))[2] == "fragment"
 
 
+def test_a_cell_introduced_by_a_line_ending_in_a_colon_stays_with_it():
+    helper = "def f(x):\n" + "    x = x + 1\n" * slides.LONG_CODE + "    return x"
+    cells = [md("## S"), code("plot()", [figure()]), md("The helper, in full:"), code(helper)]
+    assert types_of(*cells) == ["slide", "-", "subslide", "-"]
+
+
 def test_an_override_that_matches_no_cell_is_an_error(monkeypatch, tmp_path):
     path = tmp_path / "nb.ipynb"
     nb = nbformat.v4.new_notebook()

@@ -18,17 +18,20 @@ The rules, in order (first match wins):
    (a new page below its section: up/down arrows);
 2. a code cell without outputs that imports something (the set-up cell)
                                                                  -> "skip";
-3. a code cell without outputs and more than ``LONG_CODE`` lines (helper
+3. the cell right after a short markdown cell ending with ":" (which
+   introduces it) stays on that cell's page                      -> "-"
+   (and the introducing cell starts a new page if the two do not fit);
+4. a code cell without outputs and more than ``LONG_CODE`` lines (helper
    definitions: the audience needs their results, not their text)
                                                                  -> "notes";
-4. a widget cell (tagged ``nbval-ignore-output`` and showing a widget)
+5. a widget cell (tagged ``nbval-ignore-output`` and showing a widget)
                                                                  -> "subslide"
    (a page of its own for the live demonstration);
-5. a cell that would overflow the page it is on (estimated height above
+6. a cell that would overflow the page it is on (estimated height above
    ``PAGE_LINES``)                                               -> "subslide";
-6. a short markdown cell right after a code cell's output (the conclusion drawn
+7. a short markdown cell right after a code cell's output (the conclusion drawn
    from it)                                                      -> "fragment";
-7. anything else                                                 -> "-" (continues the page).
+8. anything else                                                 -> "-" (continues the page).
 
 The notebook's ``metadata.rise`` turns on scrolling, so a page that is still
 taller than the screen scrolls instead of being cut off.
@@ -61,6 +64,8 @@ IMAGE_LINES = 14
 """The height of a figure, in text lines."""
 FRAGMENT_LINES = 4
 """The longest markdown cell that appears as a fragment after an output."""
+INTRO_LINES = 6
+"""The longest markdown cell ending in ':' that is kept on one page with the cell it introduces."""
 
 RISE_SETTINGS = {"scroll": True, "theme": "white", "transition": "none", "enable_chalkboard": False}
 """Notebook-level settings of jupyterlab-rise (metadata.rise)."""
@@ -132,20 +137,33 @@ def is_widget(cell) -> bool:
     return shows_widget or bool(re.search(r"Explorer\(|widgets\.|interact", cell.source))
 
 
+def is_intro(cell) -> bool:
+    """A short markdown cell that ends with a colon: it introduces the cell after it."""
+    return (cell.cell_type == "markdown" and heading_level(cell.source) == 0
+            and cell.source.rstrip().endswith(":") and cell_height(cell) <= INTRO_LINES)
+
+
 def rule_types(nb) -> list[str]:
     """The slide type of every cell by the rules alone (see the module docstring)."""
     types = []
     page = 0            # the estimated height of the page being filled
     previous = None     # the previous cell that is shown on the page
-    for cell in nb.cells:
+    cells = nb.cells
+    for i, cell in enumerate(cells):
         height = cell_height(cell)
         level = heading_level(cell.source) if cell.cell_type == "markdown" else 0
+        introduced = previous is not None and is_intro(previous) and types[-1] in ("-", "subslide")
         if level in (1, 2):
             kind = "slide"
         elif level == 3:
             kind = "subslide"
         elif is_setup(cell):
             kind = "skip"
+        elif introduced:
+            kind = "-"
+        elif is_intro(cell):
+            following = cell_height(cells[i + 1]) if i + 1 < len(cells) else 0
+            kind = "subslide" if page > 0 and page + height + following > PAGE_LINES else "-"
         elif cell.cell_type == "code" and not cell.get("outputs") and len(cell.source.splitlines()) > LONG_CODE:
             kind = "notes"
         elif is_widget(cell):
