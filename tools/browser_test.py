@@ -159,7 +159,10 @@ def run_checks(page, base: str, token: str, shots: Path, report) -> None:
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
     accept_dialog(page)
     forward = page.get_by_role("button", name=FORWARD)
-    forward.first.wait_for(timeout=RUN_ALL_S * 1000)
+    # JupyterLab renders a cell's error as stderr text; an exception's name tells it from a warning
+    failed = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]',
+                          has_text=re.compile(r"\w(Error|Exception)(:|\s+Traceback)"))
+    forward.or_(failed).first.wait_for(timeout=RUN_ALL_S * 1000)      # whichever comes first
     page.wait_for_function(
         "() => !Array.from(document.querySelectorAll('.jp-InputArea-prompt')).some(p => p.textContent.includes('*'))",
         timeout=RUN_ALL_S * 1000)
@@ -168,7 +171,6 @@ def run_checks(page, base: str, token: str, shots: Path, report) -> None:
     errors = page.get_by_text("Error displaying widget")
     if errors.count():
         raise Failure(f"{errors.count()} output(s) say 'Error displaying widget'")
-    failed = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]')
     if failed.count():
         raise Failure(f"{failed.count()} cell(s) raised: {failed.first.inner_text()[:500]}")
 
@@ -280,8 +282,10 @@ def main(argv=None) -> int:
                         raise
                 finally:
                     browser.close()
-        except (Failure, PlaywrightError) as exc:
+        except Failure as exc:
             print(f"FAILED: {exc}")
+        except (PlaywrightError, OSError) as exc:
+            print(f"FAILED: {type(exc).__name__}: {exc}")
         finally:
             stop(proc)
             shutil.rmtree(workdir, ignore_errors=True)
