@@ -71,7 +71,19 @@ def _n_classes(value, arr: np.ndarray, name: str) -> int:
     return value
 
 
-def overlap_counts(labels, truth, n_labels: int | None = None, n_truth: int | None = None) -> np.ndarray:
+def _check_weights(sample_weight, n: int):
+    if sample_weight is None:
+        return None
+    w = as_float_array(sample_weight, "sample_weight", 1)
+    if w.shape != (n,):
+        raise ValueError(f"sample_weight must have shape ({n},), one weight per sample, got {w.shape}")
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("sample_weight must hold finite non-negative numbers (counts, say)")
+    return w
+
+
+def overlap_counts(labels, truth, n_labels: int | None = None, n_truth: int | None = None, *,
+                   sample_weight=None) -> np.ndarray:
     """C[k, j] = the number of samples labelled k whose true class is j.
 
     Parameters
@@ -79,18 +91,22 @@ def overlap_counts(labels, truth, n_labels: int | None = None, n_truth: int | No
     labels : array-like of non-negative ints, any shape, e.g. the MAP components
     truth : array-like of non-negative ints, the same shape, the true classes
     n_labels, n_truth : the number of rows and columns (default: largest label + 1)
+    sample_weight : array-like of shape (n,) (n = labels.size) or None: sample i
+        counts w_i times (to score a histogram: one sample per (value, class)
+        pair, weighted by how many voxels it stands for)
 
     Returns
     -------
-    int64 array of shape (n_labels, n_truth)
+    array of shape (n_labels, n_truth): int64, or float64 with sample_weight
     """
     a, b = _check_pair(labels, truth)
+    w = _check_weights(sample_weight, a.size)
     m = _n_classes(n_labels, a, "n_labels")
     K = _n_classes(n_truth, b, "n_truth")
-    return np.bincount(a * K + b, minlength=m * K).reshape(m, K)
+    return np.bincount(a * K + b, weights=w, minlength=m * K).reshape(m, K)
 
 
-def dice(labels, truth, n_classes: int | None = None) -> np.ndarray:
+def dice(labels, truth, n_classes: int | None = None, *, sample_weight=None) -> np.ndarray:
     """The Dice score of every class: 2 |A_k and B_k| / (|A_k| + |B_k|).
 
     A_k is the set of samples labelled k, B_k the set whose true class is k.
@@ -103,6 +119,7 @@ def dice(labels, truth, n_classes: int | None = None) -> np.ndarray:
         the same numbering (match EM's components to the classes first, see
         :func:`match_labels`)
     n_classes : K, the number of classes (default: largest label + 1)
+    sample_weight : array-like of shape (n,) or None, see :func:`overlap_counts`
 
     Returns
     -------
@@ -110,7 +127,7 @@ def dice(labels, truth, n_classes: int | None = None) -> np.ndarray:
     """
     a, b = _check_pair(labels, truth)
     K = max(_n_classes(n_classes, a, "n_classes"), _n_classes(n_classes, b, "n_classes"))
-    C = overlap_counts(a, b, K, K)
+    C = overlap_counts(a, b, K, K, sample_weight=sample_weight)
     size = C.sum(axis=1) + C.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(size > 0, 2.0 * np.diag(C) / size, np.nan)
@@ -284,32 +301,31 @@ def to_grid(values, mask, fill=0):
 class _Neighbours:
     """The face neighbours of the True entries of a mask, found once, summed many times.
 
-    The mask's bounding box is padded by one zero layer, so that every
-    neighbour of a sample, inside the mask or not, is a valid position of the
-    padded box; summing is then 2 D gathers at fixed offsets of the flat index.
+    The mask's bounding box is padded by one layer of zeros, so that every
+    neighbour of a sample, inside the mask or not, lies in the padded box;
+    the sums are then 2 D shifted additions of whole arrays.
     """
 
     def __init__(self, mask: np.ndarray):
         self.n = int(mask.sum())
         if self.n == 0:
-            self.flat = np.zeros(0, dtype=np.intp)
-            self.offsets = np.zeros(0, dtype=np.intp)
-            self.size = 0
+            self.inside = np.zeros((1,) * mask.ndim, dtype=bool)
             return
         box = tuple(slice(int(i.min()), int(i.max()) + 1) for i in np.nonzero(mask))
-        padded = np.pad(mask[box], 1)
-        self.size = padded.size
-        self.flat = np.flatnonzero(padded)                       # numpy order, as volume[mask]
-        steps = np.array(padded.strides) // padded.itemsize       # one step along each axis
-        self.offsets = np.concatenate([steps, -steps])
+        self.inside = np.pad(mask[box], 1)
 
-    def sum(self, resp: np.ndarray) -> np.ndarray:
-        grid = np.zeros((self.size, resp.shape[1]), dtype=resp.dtype)
-        grid[self.flat] = resp
-        total = np.zeros_like(resp)
-        for offset in self.offsets:
-            total += grid[self.flat + offset]         # zero where the neighbour is outside the mask
-        return total
+    def sum(self, resp: np.ndarray, dtype=np.float64) -> np.ndarray:
+        """(n, m) sums of the neighbours' rows, computed in ``dtype``."""
+        grid = np.zeros(self.inside.shape + resp.shape[1:], dtype=dtype)
+        grid[self.inside] = resp
+        total = np.zeros_like(grid)
+        for axis in range(self.inside.ndim):
+            before = [slice(None)] * grid.ndim
+            after = [slice(None)] * grid.ndim
+            before[axis], after[axis] = slice(None, -1), slice(1, None)
+            total[tuple(after)] += grid[tuple(before)]      # the neighbour before, along this axis
+            total[tuple(before)] += grid[tuple(after)]      # the neighbour after
+        return total[self.inside]
 
 
 def neighbour_sum(resp, mask) -> np.ndarray:
@@ -368,11 +384,17 @@ def mean_field_e_step(log_joint, resp, mask, beta: float) -> np.ndarray:
     return _mean_field(log_joint, resp, _Neighbours(mask), beta)
 
 
-def _mean_field(log_joint: np.ndarray, resp: np.ndarray, neighbours: _Neighbours, beta: float) -> np.ndarray:
-    score = log_joint + beta * neighbours.sum(resp) if beta > 0 else log_joint.copy()
-    score -= score.max(axis=1, keepdims=True)          # softmax over k, without overflow
+def _mean_field(log_joint: np.ndarray, resp: np.ndarray, neighbours: _Neighbours, beta: float,
+                dtype=np.float64) -> np.ndarray:
+    score = log_joint + beta * neighbours.sum(resp, dtype) if beta > 0 else log_joint.copy()
+    # softmax over k without overflow; column by column, which for small m is several times
+    # faster than numpy's reductions along the short axis
+    top = score[:, 0].copy()
+    for k in range(1, score.shape[1]):
+        np.maximum(top, score[:, k], out=top)
+    score -= top[:, None]
     np.exp(score, out=score)
-    score /= score.sum(axis=1, keepdims=True)
+    score /= (score @ np.ones(score.shape[1]))[:, None]
     return score
 
 
@@ -458,6 +480,12 @@ def mrf_em(X, mask, init: Mixture, *, beta: float = 1.0, index=None, covariance:
     Returns
     -------
     MRFEMResult
+
+    Notes
+    -----
+    For speed the neighbours' sums are taken in single precision; their
+    rounding (below 1e-6 of a sum of at most 2 D) is far too small to move a
+    label. Each iteration costs a few passes over the n x m responsibilities.
     """
     mask = _check_mask(mask)
     X = check_data(X)
@@ -502,7 +530,7 @@ def mrf_em(X, mask, init: Mixture, *, beta: float = 1.0, index=None, covariance:
     changes = []
     converged = False
     for t in range(1, max_iter + 1):
-        new = _mean_field(per_sample(mixture.weighted_logpdf(X)), resp, neighbours, beta)
+        new = _mean_field(per_sample(mixture.weighted_logpdf(X)), resp, neighbours, beta, np.float32)
         changes.append(float(np.mean(np.abs(new - resp))))
         resp = new
         mixture = _weighted_m_step(X, per_value(resp), kind, reg, mixture)

@@ -300,3 +300,17 @@ def test_mrf_em_refuses_bad_input_with_a_named_argument():
         mrf_em(x, mask, "two components")
     with pytest.raises(ValueError, match="covariance"):
         mrf_em(x, mask, init, covariance="round")
+
+
+def test_weighted_dice_of_a_histogram_equals_dice_of_the_samples():
+    rng = np.random.default_rng(13)
+    x, z = quantised_sample(3000, rng)
+    values, counts, index = value_counts(x)
+    table = overlap_counts(index, z)                  # table[v, k]: samples of value v in class k
+    assert table.shape == (values.shape[0], 3)
+    v, k = np.nonzero(table)
+    labels_of_values = sort_by_mean(MIX3).classify(values)
+    got = dice(labels_of_values[v], k, 3, sample_weight=table[v, k])
+    np.testing.assert_allclose(got, dice(labels_of_values[index], z, 3), rtol=1e-12)
+    with pytest.raises(ValueError, match="sample_weight"):
+        dice([0, 1], [0, 1], sample_weight=[1.0, -1.0])
