@@ -12,10 +12,9 @@ import sys
 import numpy as np
 import pytest
 
-pytest.importorskip("nilearn")
-
 import emlib
 from emlib.datasets import mri
+from emlib.checks import mri as mri_checks
 from emlib.datasets.mri import OUTSIDE, SHAPES, TISSUES, load_mni152
 from emlib.segmentation import dice, histogram_em, mrf_em, sort_by_mean, value_counts
 
@@ -25,6 +24,7 @@ START = emlib.Mixture.univariate([1 / 3] * 3, [0.4, 0.65, 0.85], [0.01] * 3)
 
 @pytest.fixture(scope="module")
 def brain():
+    pytest.importorskip("nilearn")
     data = load_mni152(resolution=2)
     return data, data.t1[data.mask], data.labels[data.mask]
 
@@ -52,6 +52,7 @@ def test_loader_gives_the_template_grid_and_three_tissues_inside_the_mask(brain)
 
 
 def test_loader_at_one_millimetre_has_the_shipped_grid():
+    pytest.importorskip("nilearn")
     data = load_mni152(resolution=1)
     assert data.t1.shape == SHAPES[1]
     assert 1_800_000 < data.mask.sum() < 2_000_000
@@ -176,3 +177,44 @@ def test_value_counts_of_the_volume_are_its_8_bit_levels(brain):
     values, counts, index = value_counts(x)
     np.testing.assert_allclose(values[:, 0] * 255, np.round(values[:, 0] * 255), atol=1e-5)
     assert counts.sum() == x.size
+
+
+# --- the checks of exercise 09 name the likely mistakes ----------------------------------------------
+def _failure(check, fn):
+    result = check.evaluate(fn)
+    assert not result.passed
+    return result.message
+
+
+def test_dice_check_recognises_the_jaccard_index():
+    def jaccard(labels, truth, n_classes):
+        return np.array([np.sum((labels == k) & (truth == k)) / np.sum((labels == k) | (truth == k))
+                         for k in range(n_classes)])
+    assert "Jaccard" in _failure(mri_checks.check_dice_scores, jaccard)
+
+
+def test_weighted_m_step_check_says_when_the_counts_are_ignored():
+    def unweighted(values, counts, resp):
+        nk = resp.sum(axis=0)
+        means = resp.T @ values / nk
+        return nk / len(values), means, (resp * (values[:, None] - means) ** 2).sum(axis=0) / nk
+    assert "count c_v times" in _failure(mri_checks.check_weighted_m_step, unweighted)
+
+
+def test_histogram_bic_check_says_n_is_the_number_of_voxels():
+    def bic_over_values(values, counts, mixture):
+        ll = counts @ mixture.logpdf(values[:, None])
+        return -2 * ll + (3 * mixture.n_components - 1) * np.log(len(values))
+    assert "not the number of distinct values" in _failure(mri_checks.check_histogram_bic, bic_over_values)
+
+
+def test_merge_check_explains_that_components_may_share_a_class():
+    from scipy.optimize import linear_sum_assignment
+
+    def one_to_one(labels, truth, m, n_classes):
+        C = np.array([[np.sum((labels == k) & (truth == j)) for j in range(n_classes)] for k in range(m)])
+        rows, cols = linear_sum_assignment(C, maximize=True)
+        out = np.zeros(m, dtype=int)
+        out[rows] = cols
+        return out
+    assert "share a class" in _failure(mri_checks.check_merge_components, one_to_one)
