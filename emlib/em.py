@@ -116,12 +116,37 @@ def em(X, init: Mixture, *, covariance: str = "full", max_iter: int = 100, tol: 
     makes the M-step a slightly regularised maximiser of Q.
     """
     X = check_data(X)
-    if not isinstance(init, Mixture):
-        raise TypeError(f"init must be an emlib.Mixture (e.g. from init_kmeans_pp(X, m, rng)), "
-                        f"got {type(init).__name__}")
     n, d = X.shape
+    kind, max_iter, tol, reg, min_weight = check_em_arguments(init, d, covariance, max_iter, tol, reg,
+                                                              min_weight, callback, X.shape)
+    w = check_sample_weight(sample_weight, n)
+    if init.n_components > (n if w is None else np.count_nonzero(w)):
+        raise ValueError(f"init has {init.n_components} components but X has only "
+                         f"{n if w is None else np.count_nonzero(w)} samples; use m <= n")
+
+    n_total = float(n) if w is None else float(w.sum())
+    center = X.mean(axis=0) if w is None else (w @ X) / n_total
+    variances_only = kind in ("diag", "spherical", "fixed")
+
+    def one_pass(mix):
+        return accumulate(X, mix, center=center, diagonal=variances_only, sample_weight=w,
+                          chunk_size=chunk_size)
+
+    mixture, logliks, history, n_iter, converged = iterate(
+        one_pass, init, covariance=kind, max_iter=max_iter, tol=tol, reg=reg, min_weight=min_weight,
+        fix_weights=fix_weights, n_total=n_total, callback=callback, keep_history=keep_history)
+    return EMResult(mixture=mixture, loglik=logliks, history=history, n_iter=n_iter,
+                    converged=converged, covariance=kind, X=X, _weights=w)
+
+
+def check_em_arguments(init, d, covariance, max_iter, tol, reg, min_weight, callback, x_shape,
+                       init_hint="init_kmeans_pp(X, m, rng)"):
+    """The checks that every EM loop makes at the door; returns the validated
+    (covariance, max_iter, tol, reg, min_weight)."""
+    if not isinstance(init, Mixture):
+        raise TypeError(f"init must be an emlib.Mixture (e.g. from {init_hint}), got {type(init).__name__}")
     if init.n_features != d:
-        raise ValueError(f"init has {init.n_features} feature(s) but X has {d} (shape {X.shape})")
+        raise ValueError(f"init has {init.n_features} feature(s) but X has {d} (shape {x_shape})")
     kind = check_covariance_kind(covariance)
     max_iter = check_int(max_iter, "max_iter", minimum=0)
     tol = check_float(tol, "tol", minimum=0.0)
@@ -131,21 +156,21 @@ def em(X, init: Mixture, *, covariance: str = "full", max_iter: int = 100, tol: 
         raise ValueError(f"min_weight must be < 1 (a weight below which components are trimmed), got {min_weight}")
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable(t, mixture, loglik), got {type(callback).__name__}")
-    w = check_sample_weight(sample_weight, n)
-    if init.n_components > (n if w is None else np.count_nonzero(w)):
-        raise ValueError(f"init has {init.n_components} components but X has only "
-                         f"{n if w is None else np.count_nonzero(w)} samples; use m <= n")
+    return kind, max_iter, tol, reg, min_weight
 
-    n_total = float(n) if w is None else float(w.sum())
-    center = X.mean(axis=0) if w is None else (w @ X) / n_total
-    variances_only = kind in ("diag", "spherical", "fixed")
-    fixed_cov = init.covariances if kind == "fixed" else None
+
+def iterate(one_pass, init: Mixture, *, covariance, max_iter, tol, reg, min_weight, fix_weights, n_total,
+            callback, keep_history):
+    """The EM loop itself, for any E-step pass that returns sufficient statistics.
+
+    ``one_pass(mixture)`` does the E-step at theta^(t) and returns the
+    statistics (with l(theta^(t))); the M-step builds theta^(t+1) from them.
+    Stops after max_iter M-steps or when |l(theta^(t)) - l(theta^(t-1))| / n_total < tol.
+
+    Returns (mixture, loglik array (n_iter + 1,), history tuple, n_iter, converged).
+    """
+    fixed_cov = init.covariances if covariance == "fixed" else None
     fixed_w = init.weights if fix_weights else None
-
-    def one_pass(mix):
-        return accumulate(X, mix, center=center, diagonal=variances_only, sample_weight=w,
-                          chunk_size=chunk_size)
-
     mixture = init
     stats = one_pass(mixture)
     logliks = [stats.loglik]
@@ -155,9 +180,9 @@ def em(X, init: Mixture, *, covariance: str = "full", max_iter: int = 100, tol: 
     if callback is not None:
         callback(0, mixture, stats.loglik)
     for t in range(1, max_iter + 1):
-        mixture, keep = mixture_from_stats(stats, kind, reg, fixed_covariances=fixed_cov,
+        mixture, keep = mixture_from_stats(stats, covariance, reg, fixed_covariances=fixed_cov,
                                            fixed_weights=fixed_w, min_weight=min_weight)
-        if keep.size < stats.nk.size:
+        if keep.size < stats.nk.size:                 # trimmed: the fixed parts follow the survivors
             fixed_cov = None if fixed_cov is None else fixed_cov[keep]
             fixed_w = None if fixed_w is None else fixed_w[keep]
         stats = one_pass(mixture)
@@ -170,5 +195,4 @@ def em(X, init: Mixture, *, covariance: str = "full", max_iter: int = 100, tol: 
         if abs(logliks[-1] - logliks[-2]) / n_total < tol:
             converged = True
             break
-    return EMResult(mixture=mixture, loglik=np.array(logliks), history=tuple(history), n_iter=n_iter,
-                    converged=converged, covariance=kind, X=X, _weights=w)
+    return mixture, np.array(logliks), tuple(history), n_iter, converged

@@ -59,13 +59,12 @@ from ._validation import (
     as_float_array,
     check_covariance_kind,
     check_float,
-    check_int,
     check_sample_weight,
 )
-from .em import EMResult
+from .em import EMResult, check_em_arguments, iterate
 from .mixture import LOG_2PI, Mixture, logsumexp_rows
 from .steps import COLLAPSE_MESSAGE, COLLAPSE_THRESHOLD
-from .suffstats import SufficientStatistics, accumulate, is_diagonal, mixture_from_stats
+from .suffstats import SufficientStatistics, accumulate, is_diagonal
 
 __all__ = [
     "check_data_missing", "conditional_gaussian", "e_step_missing", "em_missing", "impute",
@@ -616,21 +615,10 @@ def em_missing(X, init: Mixture, *, covariance: str = "full", max_iter: int = 10
     otherwise the estimates are biased.
     """
     X = check_data_missing(X)
-    if not isinstance(init, Mixture):
-        raise TypeError(f"init must be an emlib.Mixture (e.g. init_kmeans_pp(mean_impute(X), m, rng)), "
-                        f"got {type(init).__name__}")
     n, d = X.shape
-    if init.n_features != d:
-        raise ValueError(f"init has {init.n_features} feature(s) but X has {d} (shape {X.shape})")
-    kind = check_covariance_kind(covariance)
-    max_iter = check_int(max_iter, "max_iter", minimum=0)
-    tol = check_float(tol, "tol", minimum=0.0)
-    reg = check_float(reg, "reg", minimum=0.0)
-    min_weight = check_float(min_weight, "min_weight", minimum=0.0, allow_none=True)
-    if min_weight is not None and min_weight >= 1:
-        raise ValueError(f"min_weight must be < 1 (a weight below which components are trimmed), got {min_weight}")
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable(t, mixture, loglik), got {type(callback).__name__}")
+    kind, max_iter, tol, reg, min_weight = check_em_arguments(
+        init, d, covariance, max_iter, tol, reg, min_weight, callback, X.shape,
+        init_hint="init_kmeans_pp(mean_impute(X), m, rng)")
     w = check_sample_weight(sample_weight, n)
     informative = ~np.all(np.isnan(X), axis=1)
     if w is not None:
@@ -645,35 +633,12 @@ def em_missing(X, init: Mixture, *, covariance: str = "full", max_iter: int = 10
     prep = _Prepared(X if keep_rows is None else X[keep_rows],
                      w if (w is None or keep_rows is None) else w[keep_rows])
     variances_only = kind in ("diag", "spherical", "fixed")
-    fixed_cov = init.covariances if kind == "fixed" else None
-    fixed_w = init.weights if fix_weights else None
 
     def one_pass(mix):
         return _accumulate_missing(prep, mix, variances_only, chunk_size)
 
-    mixture = init
-    stats = one_pass(mixture)
-    logliks = [stats.loglik]
-    history = [mixture] if keep_history else []
-    converged = False
-    n_iter = 0
-    if callback is not None:
-        callback(0, mixture, stats.loglik)
-    for t in range(1, max_iter + 1):
-        mixture, keep = mixture_from_stats(stats, kind, reg, fixed_covariances=fixed_cov,
-                                           fixed_weights=fixed_w, min_weight=min_weight)
-        if keep.size < stats.nk.size:
-            fixed_cov = None if fixed_cov is None else fixed_cov[keep]
-            fixed_w = None if fixed_w is None else fixed_w[keep]
-        stats = one_pass(mixture)
-        n_iter = t
-        logliks.append(stats.loglik)
-        if keep_history:
-            history.append(mixture)
-        if callback is not None:
-            callback(t, mixture, stats.loglik)
-        if abs(logliks[-1] - logliks[-2]) / n_total < tol:
-            converged = True
-            break
-    return MissingEMResult(mixture=mixture, loglik=np.array(logliks), history=tuple(history), n_iter=n_iter,
+    mixture, logliks, history, n_iter, converged = iterate(
+        one_pass, init, covariance=kind, max_iter=max_iter, tol=tol, reg=reg, min_weight=min_weight,
+        fix_weights=fix_weights, n_total=n_total, callback=callback, keep_history=keep_history)
+    return MissingEMResult(mixture=mixture, loglik=logliks, history=history, n_iter=n_iter,
                            converged=converged, covariance=kind, X=X, _weights=w)
