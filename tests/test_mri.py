@@ -109,6 +109,16 @@ def test_converged_intensity_only_em_scores_what_the_notebook_reports(brain):
     assert mean_dice(fit.mixture, fit.X, index, truth) >= 0.83
 
 
+def test_stopping_at_scikit_learns_default_tolerance_reports_a_different_dice(brain):
+    # notebook 13, section 5: at tol = 1e-3 EM stops early, where the wrong model happens to segment better
+    _, x, truth = brain
+    early, index = histogram_em(x, START, tol=1e-3, max_iter=3000)
+    late, _ = histogram_em(x, START, tol=1e-8, max_iter=3000)
+    assert early.n_iter < 30 < late.n_iter
+    assert late.loglik[-1] > early.loglik[-1]
+    assert mean_dice(early.mixture, early.X, index, truth) > mean_dice(late.mixture, late.X, index, truth) + 0.02
+
+
 def test_a_shared_variance_scores_above_090(brain):
     _, x, truth = brain
     free, index = histogram_em(x, START, tol=1e-8, max_iter=3000)
