@@ -13,6 +13,7 @@ import numpy as np
 
 from .._validation import check_float, check_int, check_rng
 from ..mixture import Mixture
+from .mri import MNI152, TISSUES, load_mni152  # nilearn is imported only when load_mni152 is called
 
 FAITHFUL_COLUMNS = ("eruptions", "waiting")
 
