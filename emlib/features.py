@@ -32,6 +32,7 @@ from scipy import ndimage
 from scipy.optimize import linear_sum_assignment
 
 from ._validation import as_float_array, check_finite, check_float, check_int
+from .segmentation import _check_labels, overlap_counts
 
 # sRGB (IEC 61966-2-1) primaries to CIE XYZ, D65 white; the matrix scikit-image also uses.
 XYZ_FROM_RGB = np.array([[0.412453, 0.357580, 0.180423],
@@ -323,23 +324,15 @@ def confusion_counts(true_labels, pred_labels) -> np.ndarray:
     Parameters
     ----------
     true_labels, pred_labels : array-like of non-negative integers, same shape (any)
+
+    The transpose of :func:`emlib.segmentation.overlap_counts`, which it calls.
     """
-    t = np.asarray(true_labels)
-    p = np.asarray(pred_labels)
-    if t.shape != p.shape:
-        raise ValueError(f"true_labels and pred_labels must have the same shape, got {t.shape} and {p.shape}")
-    for name, a in (("true_labels", t), ("pred_labels", p)):
-        if a.dtype.kind not in "iub":
-            raise TypeError(f"{name} must hold integer labels, got dtype {a.dtype}")
-        if a.size and a.min() < 0:
-            raise ValueError(f"{name} must be non-negative integers, got minimum {a.min()}")
-    t = t.ravel().astype(np.int64)
-    p = p.ravel().astype(np.int64)
-    n_t = int(t.max()) + 1 if t.size else 0
-    n_p = int(p.max()) + 1 if p.size else 0
-    C = np.zeros((n_t, n_p), dtype=np.int64)
-    np.add.at(C, (t, p), 1)
-    return C
+    if np.shape(true_labels) != np.shape(pred_labels):
+        raise ValueError(f"true_labels and pred_labels must have the same shape, got {np.shape(true_labels)} "
+                         f"and {np.shape(pred_labels)}")
+    t = _check_labels(true_labels, "true_labels")
+    p = _check_labels(pred_labels, "pred_labels")
+    return overlap_counts(p, t).T
 
 
 def match_to_regions(true_labels, pred_labels) -> np.ndarray:

@@ -13,7 +13,6 @@ from ..mixture import Mixture
 from ..selection import n_parameters
 from ._feedback import (
     Case,
-    Failure,
     as_array,
     as_number,
     call,
@@ -211,7 +210,6 @@ def check_merge_components(merge_components):
         got = as_array(call(merge_components, case), "the mapping", case, integer=True)
         expect_shape(got, (m,), "the mapping", meaning="(m,), one class per component", case=case)
         expected = _merge_reference(labels, truth, m, K)
-        C = np.array([[np.sum((labels == k) & (truth == j)) for j in range(K)] for k in range(m)])
         hint = "mapping[k] = the class j with the most samples among those labelled k: argmax_j C[k, j]."
         if np.any((got < 0) | (got >= K)):
             hint = f"Each entry is a class, an integer in [0, {K}): the class that component k stands for."
