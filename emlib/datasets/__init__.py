@@ -15,6 +15,9 @@ from .._validation import check_float, check_int, check_rng
 from ..mixture import Mixture
 from .mri import MNI152, TISSUES, load_mni152  # nilearn is imported only when load_mni152 is called
 
+__all__ = ["FAITHFUL_COLUMNS", "MNI152", "THREE_GAUSSIANS", "TISSUES", "annulus", "load_mni152", "old_faithful",
+           "three_gaussians"]
+
 FAITHFUL_COLUMNS = ("eruptions", "waiting")
 
 
