@@ -97,6 +97,15 @@ def test_a_cell_introduced_by_a_line_ending_in_a_colon_stays_with_it():
     assert types_of(*cells) == ["slide", "-", "subslide", "-"]
 
 
+def test_an_override_replaces_the_rules_choice(monkeypatch, tmp_path):
+    path = tmp_path / "nb.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [md("# T"), code("x = 1\nprint(x)", [stream("1\n")]), md("Now the check."), code("check()")]
+    assert slides.slide_types(nb, path) == ["slide", "-", "fragment", "-"]
+    monkeypatch.setitem(slides.OVERRIDES, slides._relative(path), {"Now the check": "subslide"})
+    assert slides.slide_types(nb, path) == ["slide", "-", "subslide", "-"]
+
+
 def test_an_override_that_matches_no_cell_is_an_error(monkeypatch, tmp_path):
     path = tmp_path / "nb.ipynb"
     nb = nbformat.v4.new_notebook()

@@ -73,6 +73,16 @@ RISE_SETTINGS = {"scroll": True, "theme": "white", "transition": "none", "enable
 OVERRIDES: dict[str, dict[str, str]] = {
     # "notebooks/NN_name.ipynb": {"the first characters of a cell's source": "slide type"},
     # Each key must match the start of exactly one cell (``--check`` fails otherwise).
+    # Below: a sentence that introduces the next cell without ending in ':' would become a
+    # fragment under the previous output, away from what it introduces; keep the two together.
+    "notebooks/03_mixture_likelihood.ipynb": {
+        "Our running example: 200 samples": "subslide",
+        "SIGMA2 = 1.0": "-",
+    },
+    "notebooks/04_em_algorithm.ipynb": {
+        "A numerical check that no other feasible": "subslide",
+        "rho_star = update_weights(resp)": "-",
+    },
 }
 """Per-notebook corrections where the rules choose badly."""
 
@@ -143,8 +153,13 @@ def is_intro(cell) -> bool:
             and cell.source.rstrip().endswith(":") and cell_height(cell) <= INTRO_LINES)
 
 
-def rule_types(nb) -> list[str]:
-    """The slide type of every cell by the rules alone (see the module docstring)."""
+def rule_types(nb, fixed: dict[int, str] | None = None) -> list[str]:
+    """The slide type of every cell by the rules (see the module docstring).
+
+    ``fixed`` maps cell indices to slide types that replace the rules' choice; the
+    pages after such a cell are laid out from the fixed choice.
+    """
+    fixed = fixed or {}
     types = []
     page = 0            # the estimated height of the page being filled
     previous = None     # the previous cell that is shown on the page
@@ -153,7 +168,9 @@ def rule_types(nb) -> list[str]:
         height = cell_height(cell)
         level = heading_level(cell.source) if cell.cell_type == "markdown" else 0
         introduced = previous is not None and is_intro(previous) and types[-1] in ("-", "subslide")
-        if level in (1, 2):
+        if i in fixed:
+            kind = fixed[i]
+        elif level in (1, 2):
             kind = "slide"
         elif level == 3:
             kind = "subslide"
@@ -198,7 +215,7 @@ def slide_types(nb, path: Path) -> list[str]:
 
     Raises ValueError if an override matches no cell or more than one, or names an unknown type.
     """
-    types = rule_types(nb)
+    fixed = {}
     for prefix, kind in OVERRIDES.get(_relative(path), {}).items():
         if kind not in SLIDE_TYPES:
             raise ValueError(f"{_relative(path)}: override {prefix!r} -> {kind!r}: "
@@ -207,8 +224,8 @@ def slide_types(nb, path: Path) -> list[str]:
         if len(hits) != 1:
             raise ValueError(f"{_relative(path)}: override {prefix!r} matches {len(hits)} cells, expected 1; "
                              "update OVERRIDES in tools/slides.py")
-        types[hits[0]] = kind
-    return types
+        fixed[hits[0]] = kind
+    return rule_types(nb, fixed)
 
 
 # --- reading and writing metadata -------------------------------------------------------------
