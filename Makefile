@@ -8,7 +8,7 @@ FIRST  := notebooks/00_course_map.ipynb
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: lab test test-unit test-notebooks notebooks exercises grade bench clean help
+.PHONY: lab test test-unit test-notebooks notebooks exercises grade bench slides html test-browser clean help
 
 help:
 	@echo "make lab        set up .venv (first time) and open the course in JupyterLab"
@@ -17,6 +17,9 @@ help:
 	@echo "make exercises  regenerate exercises/ from solutions/"
 	@echo "make grade SUBMISSIONS='a.ipynb b.ipynb'   grade student notebooks"
 	@echo "make bench      speed of emlib against scikit-learn"
+	@echo "make slides     offline reveal.js decks of the lecture in site/slides/ (Alt+R in JupyterLab presents live)"
+	@echo "make html       the course as a static web site in site/ (open site/index.html)"
+	@echo "make test-browser  the EM explorer in JupyterLab in headless Chromium (installs Chromium as root)"
 
 # (Re)install when pyproject.toml changes; a no-op otherwise.
 $(STAMP): pyproject.toml
@@ -50,6 +53,21 @@ grade: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_em.py
+
+# Offline reveal.js decks of the lecture notebooks in site/slides/ (reveal.js from npm, once, into build/).
+slides: $(STAMP)
+	$(BIN)/python tools/slides.py --build
+
+# The course as a static site in site/, from the stored outputs (nothing is executed).
+html: $(STAMP)
+	$(BIN)/python tools/build_site.py
+
+# JupyterLab in a real browser: Debian's Chromium and Playwright for Python (never a browser download).
+test-browser: $(STAMP)
+	@test -x /usr/bin/chromium || { test "$$(id -u)" = 0 || { echo "as root: apt-get install -y chromium chromium-driver"; exit 1; }; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; }
+	@$(BIN)/python -c "import playwright" 2>/dev/null || $(BIN)/python -m pip install --quiet "playwright>=1.40"
+	$(BIN)/python tools/browser_test.py
 
 clean:
 	rm -rf $(VENV) build site grades .pytest_cache

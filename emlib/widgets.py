@@ -243,7 +243,7 @@ class EMExplorer:
                                              layout=widgets.Layout(width="110px"))
         self.reset_button = widgets.Button(description="reset", tooltip="back to theta^(0)",
                                            layout=widgets.Layout(width="70px"))
-        self.end_button = widgets.Button(description="end ⏭", tooltip="jump to the last iteration",
+        self.end_button = widgets.Button(description="end", icon="fast-forward", tooltip="jump to the last iteration",
                                          layout=widgets.Layout(width="70px"))
         self.iteration_slider = widgets.IntSlider(value=0, min=0, max=1, description="iteration t",
                                                   continuous_update=True,

@@ -5,7 +5,8 @@
 
 Each notebook runs in its own directory, as JupyterLab would run it. Widget
 state is not stored (it is only a static snapshot of live controls and would
-bloat the file); the outputs are what nbval later compares. A notebook that
+bloat the file); the outputs are what nbval later compares. Lecture notebooks
+get their slide metadata from tools/slides.py again. A notebook that
 raises stops the run with its error, unless the cell is tagged
 ``raises-exception``.
 """
@@ -20,6 +21,9 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import slides  # noqa: E402  (tools/slides.py: the lecture notebooks' slide metadata)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -30,6 +34,8 @@ def run(path: Path, timeout: int = 600) -> float:
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     seconds = time.perf_counter() - start
     nb.metadata.pop("widgets", None)
+    if path.resolve().parent == slides.LECTURES:
+        slides.assign(nb, path)      # slide metadata in step with the cells
     nbformat.write(nb, path)
     return seconds
 
