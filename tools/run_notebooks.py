@@ -30,7 +30,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def run(path: Path, timeout: int = 600) -> float:
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=False,
+    # store_widget_state stays on: nbclient's Output-widget hook needs it (it
+    # fails with a KeyError otherwise); the state is dropped below instead.
+    NotebookClient(nb, timeout=timeout, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     seconds = time.perf_counter() - start
     nb.metadata.pop("widgets", None)
