@@ -254,7 +254,7 @@ class EMExplorer:
                                           continuous_update=False)
         self.covariance_buttons = widgets.ToggleButtons(options=list(EM_KINDS), value=covariance,
                                                         description="covariance",
-                                                        style={"button_width": "70px"})
+                                                        style={"button_width": "86px"})
         self.init_dropdown = widgets.Dropdown(options=[(label, key) for key, label in INITS.items()],
                                               value=init, description="init")
         self.seed_text = widgets.BoundedIntText(value=seed, min=0, max=2**31 - 1, description="init seed",
