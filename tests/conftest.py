@@ -37,3 +37,16 @@ def sklearn_covariances(gm, kind, m, d):
     if kind == "tied":
         return np.broadcast_to(c, (m, d, d))
     return c
+
+
+# Arguments every EM loop (em, em_missing) refuses, with the error and the words it must say.
+BAD_EM_ARGUMENTS = [
+    (dict(covariance="round"), ValueError, "covariance must be one of"),
+    (dict(max_iter=-1), ValueError, "max_iter"),
+    (dict(max_iter=2.5), TypeError, "max_iter"),
+    (dict(tol=-1.0), ValueError, "tol"),
+    (dict(reg=-1e-6), ValueError, "reg"),
+    (dict(min_weight=1.5), ValueError, "min_weight"),
+    (dict(sample_weight=np.ones(3)), ValueError, "sample_weight"),
+    (dict(callback=3), TypeError, "callback"),
+]

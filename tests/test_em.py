@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, assume, given, settings, strategies as st
 from emlib import Mixture, e_step, em, init_from_data, init_kmeans_pp, m_step
 from emlib.datasets import annulus, old_faithful, three_gaussians
 from emlib.suffstats import accumulate, mixture_from_stats
-from conftest import random_mixture, sklearn_covariances, sklearn_precisions
+from conftest import BAD_EM_ARGUMENTS, random_mixture, sklearn_covariances, sklearn_precisions
 
 KINDS = ["full", "diag", "spherical", "tied"]
 
@@ -155,16 +155,7 @@ def test_callback_sees_every_iteration(rng):
     np.testing.assert_allclose([ll for _, ll in seen], r.loglik)
 
 
-@pytest.mark.parametrize("kwargs, exc, match", [
-    (dict(covariance="round"), ValueError, "covariance must be one of"),
-    (dict(max_iter=-1), ValueError, "max_iter"),
-    (dict(max_iter=2.5), TypeError, "max_iter"),
-    (dict(tol=-1.0), ValueError, "tol"),
-    (dict(reg=-1e-6), ValueError, "reg"),
-    (dict(min_weight=1.5), ValueError, "min_weight"),
-    (dict(sample_weight=np.ones(3)), ValueError, "sample_weight"),
-    (dict(callback=3), TypeError, "callback"),
-])
+@pytest.mark.parametrize("kwargs, exc, match", BAD_EM_ARGUMENTS)
 def test_bad_arguments_name_themselves(kwargs, exc, match, rng):
     X, _ = three_gaussians(50, rng)
     with pytest.raises(exc, match=match):

@@ -17,7 +17,7 @@ from emlib.missing import (
     observed_loglik,
     posterior_missing,
 )
-from conftest import random_mixture
+from conftest import BAD_EM_ARGUMENTS, random_mixture
 
 KINDS = ["full", "diag", "spherical", "tied"]
 
@@ -328,16 +328,7 @@ def test_bad_data_is_refused_with_a_clear_message(make_X, exc, match, rng):
         em_missing(make_X(X), init)
 
 
-@pytest.mark.parametrize("kwargs, exc, match", [
-    (dict(covariance="round"), ValueError, "covariance must be one of"),
-    (dict(max_iter=-1), ValueError, "max_iter"),
-    (dict(max_iter=2.5), TypeError, "max_iter"),
-    (dict(tol=-1.0), ValueError, "tol"),
-    (dict(reg=-1e-6), ValueError, "reg"),
-    (dict(min_weight=1.5), ValueError, "min_weight"),
-    (dict(sample_weight=np.ones(3)), ValueError, "sample_weight"),
-    (dict(callback=3), TypeError, "callback"),
-])
+@pytest.mark.parametrize("kwargs, exc, match", BAD_EM_ARGUMENTS)
 def test_bad_arguments_name_themselves(kwargs, exc, match, rng):
     X = delete_at_random(three_gaussians(50, rng)[0], 0.2, rng)
     with pytest.raises(exc, match=match):
