@@ -46,10 +46,10 @@ notebooks: $(STAMP)
 	$(BIN)/python tools/run_notebooks.py $(NB)
 
 exercises: $(STAMP)
-	$(BIN)/python -m emlib.make_exercises $(if $(FORCE),--force,)
+	$(BIN)/python -m emlib.course.make_exercises $(if $(FORCE),--force,)
 
 grade: $(STAMP)
-	$(BIN)/python -m emlib.grade $(SUBMISSIONS)
+	$(BIN)/python -m emlib.course.grade $(SUBMISSIONS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_em.py

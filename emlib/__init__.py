@@ -13,11 +13,11 @@ from ._validation import COVARIANCE_KINDS
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("checks", "datasets", "plotting", "widgets")
+_SUBMODULES = ("apps", "course", "datasets")
 
 
 def __getattr__(name):
-    """Import the heavier submodules (Matplotlib, ipywidgets) only when first used: ``emlib.plotting``."""
+    """Import the heavier submodules (Matplotlib, ipywidgets) only when first used: ``emlib.course.plotting``."""
     if name in _SUBMODULES:
         import importlib
 

@@ -1,4 +1,4 @@
-"""emlib.checks: every check accepts its reference, rejects a stub as "not implemented", and says precisely what is wrong."""
+"""emlib.course.checks: every check accepts its reference, rejects a stub as "not implemented", and says precisely what is wrong."""
 
 import json
 import re
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 import emlib
-import emlib.checks as checks
-from emlib.checks import _feedback
-from emlib.checks._feedback import Case, Failure, match_components
+import emlib.course.checks as checks
+from emlib.course.checks import _feedback
+from emlib.course.checks._feedback import Case, Failure, match_components
 
 REGISTRY = checks.registry()
 
@@ -262,7 +262,7 @@ def test_two_checks_for_one_task_in_different_modules_are_refused():
     with pytest.raises(ValueError, match="two checks for task 'e_step'"):
         def body(fn):
             return None
-        body.__module__ = "emlib.checks.somewhere_else"
+        body.__module__ = "emlib.course.checks.somewhere_else"
         _feedback.check("e_step", reference=chk.reference)(body)
     assert checks.registry()["e_step"] is chk
 
@@ -283,7 +283,7 @@ def test_a_new_topic_module_is_discovered_without_editing_the_package(tmp_path, 
         assert "check_zz_double" in checks.__all__ and "zz_double" in checks.registry()
     finally:
         _feedback._REGISTRY.pop("zz_double", None)
-        sys.modules.pop("emlib.checks.zz_demo_topic", None)
+        sys.modules.pop("emlib.course.checks.zz_demo_topic", None)
         if hasattr(checks, "check_zz_double"):
             delattr(checks, "check_zz_double")
         if hasattr(checks, "zz_demo_topic"):

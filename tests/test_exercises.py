@@ -10,9 +10,9 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-import emlib.checks as checks
-from emlib import make_exercises as mx
-from emlib.checks._feedback import LOG_ENV, NOT_IMPLEMENTED
+import emlib.course.checks as checks
+from emlib.course import make_exercises as mx
+from emlib.course.checks._feedback import LOG_ENV, NOT_IMPLEMENTED
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "solutions"
@@ -34,7 +34,7 @@ def test_every_task_of_a_pair_has_a_registered_check_and_a_stub(name):
     tasks = mx.tasks_of(solution)
     assert tasks, f"{name} calls no check_<task>(...)"
     unknown = [t for t in tasks if t not in checks.registry()]
-    assert not unknown, f"{name} checks tasks with no check in emlib.checks: {unknown}"
+    assert not unknown, f"{name} checks tasks with no check in emlib.course.checks: {unknown}"
     stubbed = [t for cell in solution.cells if cell.cell_type == "code"
                for t in mx.strip_code(cell.source)[1]]
     assert set(tasks) <= set(stubbed), f"{name}: tasks without a solution region: {set(tasks) - set(stubbed)}"

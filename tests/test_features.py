@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from emlib.features import (
+from emlib.apps.features import (
     block_mean,
     blobworld_features,
     confusion_counts,

@@ -1,4 +1,4 @@
-"""emlib.grade: full marks for a solution, zero for a stub, and a score with reasons for a hostile submission.
+"""emlib.course.grade: full marks for a solution, zero for a stub, and a score with reasons for a hostile submission.
 
 End to end on exercise 03 only (each run starts a kernel); the batch runs once per module.
 """
@@ -11,7 +11,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 
-from emlib import grade
+from emlib.course import grade
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "solutions"

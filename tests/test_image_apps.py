@@ -20,7 +20,7 @@ from sklearn.mixture import GaussianMixture                # noqa: E402
 from threadpoolctl import threadpool_limits                # noqa: E402  (installed with scikit-learn)
 
 import emlib                                               # noqa: E402
-from emlib.features import (                               # noqa: E402
+from emlib.apps.features import (                               # noqa: E402
     block_mean,
     blobworld_features,
     feature_matrix,
@@ -31,7 +31,7 @@ from emlib.features import (                               # noqa: E402
     texture_features,
     texture_mosaic,
 )
-from emlib.motion import affine_design, em_motion, two_layer_frames   # noqa: E402
+from emlib.apps.motion import affine_design, em_motion, two_layer_frames   # noqa: E402
 
 # What the notebooks print (notebooks/14_image_segmentation.ipynb, 15_motion_layers.ipynb).
 MOSAIC_ACCURACY = 0.9409          # 14, section 2: EM on texture features, all 65 536 pixels

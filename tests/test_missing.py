@@ -366,14 +366,14 @@ def test_impute_with_a_given_mixture_accepts_a_column_missing_everywhere(rng):
         em_missing(X, mix)
 
 
-# --- the exercise checks (emlib/checks/missing.py) ------------------------------------------------------
+# --- the exercise checks (emlib/course/checks/missing.py) ------------------------------------------------------
 
 MISSING_CHECKS = ["conditional_gaussian", "e_step_row", "impute", "m_step_missing"]
 
 
 @pytest.mark.parametrize("task", MISSING_CHECKS)
 def test_exercise_check_passes_its_reference(task):
-    from emlib.checks import get_check
+    from emlib.course.checks import get_check
     result = get_check(task).evaluate(get_check(task).reference)
     assert result.passed, result.message
 
@@ -381,7 +381,7 @@ def test_exercise_check_passes_its_reference(task):
 @pytest.mark.parametrize("task", MISSING_CHECKS)
 def test_exercise_check_refuses_the_stub_and_emlibs_own_answer(task):
     from emlib import missing
-    from emlib.checks import get_check
+    from emlib.course.checks import get_check
 
     def stub(*args):
         raise NotImplementedError(f"{task} is not implemented yet: write its body here")
@@ -392,7 +392,7 @@ def test_exercise_check_refuses_the_stub_and_emlibs_own_answer(task):
 
 
 def test_exercise_checks_name_the_usual_mistakes():
-    from emlib.checks import get_check
+    from emlib.course.checks import get_check
 
     def cond_without_correction(x, mean, cov):
         x_hat, C = conditional_gaussian(x, mean, cov)

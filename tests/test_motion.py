@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from emlib.features import matched_accuracy, pixel_positions
-from emlib.motion import (
+from emlib.apps.features import matched_accuracy, pixel_positions
+from emlib.apps.motion import (
     AffineMotionMixture,
     affine_design,
     affine_flow,
@@ -93,7 +93,7 @@ def test_m_step_maximises_q_against_perturbed_motions(rng):
     best = motion_m_step(flow, D, resp, reg=0.0)
 
     def q(model):
-        from emlib.motion import motion_weighted_logpdf
+        from emlib.apps.motion import motion_weighted_logpdf
         return float(np.sum(resp * motion_weighted_logpdf(flow, D, model)))
 
     q_best = q(best)

@@ -14,9 +14,9 @@ import pytest
 
 import emlib
 from emlib.datasets import mri
-from emlib.checks import mri as mri_checks
+from emlib.course.checks import mri as mri_checks
 from emlib.datasets.mri import OUTSIDE, SHAPES, TISSUES, load_mni152
-from emlib.segmentation import dice, histogram_em, mrf_em, sort_by_mean, value_counts
+from emlib.apps.segmentation import dice, histogram_em, mrf_em, sort_by_mean, value_counts
 
 # the start used by notebook 13: equal weights, means spread over the intensity range, broad variances
 START = emlib.Mixture.univariate([1 / 3] * 3, [0.4, 0.65, 0.85], [0.01] * 3)

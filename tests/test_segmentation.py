@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from emlib import Mixture, e_step, em
-from emlib.segmentation import (
+from emlib.apps.segmentation import (
     dice,
     histogram_em,
     match_labels,

@@ -65,7 +65,7 @@ def test_level_one_and_two_headings_start_slides_and_level_three_subslides():
 
 
 def test_the_set_up_cell_is_skipped():
-    assert types_of(md("# T"), code("import numpy as np\nemlib.plotting.use_course_style()"))[1] == "skip"
+    assert types_of(md("# T"), code("import numpy as np\nemlib.course.plotting.use_course_style()"))[1] == "skip"
 
 
 def test_a_cell_that_imports_and_prints_is_shown():

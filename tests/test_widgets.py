@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from emlib import e_step
-from emlib.widgets import EMExplorer, load_dataset, start_mixture
+from emlib.course.widgets import EMExplorer, load_dataset, start_mixture
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -93,7 +93,7 @@ def test_trace_marks_the_current_point(explorer):
 
 def test_ellipses_are_updated_in_place_as_plot_ellipses_draws_them(explorer):
     import matplotlib.pyplot as plt
-    from emlib.plotting import plot_ellipses
+    from emlib.course.plotting import plot_ellipses
 
     patches = list(explorer.ax_data.patches)
     explorer.go_to(4, "M")

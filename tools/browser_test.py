@@ -7,7 +7,7 @@
    repository's notebook is never autosaved), announcements and update checks off.
 2. Drives Debian's Chromium (/usr/bin/chromium, headless) with Playwright: opens
    the notebook, runs every cell (Run > Run All Cells) and waits for the
-   ``emlib.widgets.EMExplorer`` to appear.
+   ``emlib.course.widgets.EMExplorer`` to appear.
 3. Checks that no output says "Error displaying widget" and no cell failed, then
    presses the explorer's "half-step ▶" button twice and checks that the
    iteration and the log-likelihood it shows change (and that the

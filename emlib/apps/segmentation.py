@@ -30,7 +30,7 @@ from typing import Callable
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from ._validation import (
+from .._validation import (
     as_float_array,
     check_covariance_kind,
     check_data,
@@ -38,9 +38,9 @@ from ._validation import (
     check_int,
     check_responsibilities,
 )
-from .em import EMResult, em
-from .mixture import Mixture
-from .suffstats import SufficientStatistics, mixture_from_stats, quadratic_features
+from ..em import EMResult, em
+from ..mixture import Mixture
+from ..suffstats import SufficientStatistics, mixture_from_stats, quadratic_features
 
 
 # --- labels -------------------------------------------------------------------------------------

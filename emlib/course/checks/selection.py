@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import selection
-from ..datasets import THREE_GAUSSIANS
-from ..estimator import GaussianMixtureEM
-from ..mixture import Mixture
+from ... import selection
+from ...datasets import THREE_GAUSSIANS
+from ...estimator import GaussianMixtureEM
+from ...mixture import Mixture
 from ._feedback import (
     Case,
     Failure,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..mixture import Mixture
+from ...mixture import Mixture
 from ._feedback import (
     Case,
     Failure,

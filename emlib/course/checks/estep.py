@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import mixture as _mixture
-from .. import steps
-from ..mixture import Mixture
+from ... import mixture as _mixture
+from ... import steps
+from ...mixture import Mixture
 from ._feedback import (
     Case,
     as_array,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..init import init_from_labels
-from ..mixture import Mixture
+from ...init import init_from_labels
+from ...mixture import Mixture
 from ._feedback import (
     Case,
     as_array,

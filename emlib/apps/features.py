@@ -31,7 +31,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.optimize import linear_sum_assignment
 
-from ._validation import as_float_array, check_finite, check_float, check_int
+from .._validation import as_float_array, check_finite, check_float, check_int
 from .segmentation import _check_labels, overlap_counts
 
 # sRGB (IEC 61966-2-1) primaries to CIE XYZ, D65 white; the matrix scikit-image also uses.
@@ -325,7 +325,7 @@ def confusion_counts(true_labels, pred_labels) -> np.ndarray:
     ----------
     true_labels, pred_labels : array-like of non-negative integers, same shape (any)
 
-    The transpose of :func:`emlib.segmentation.overlap_counts`, which it calls.
+    The transpose of :func:`emlib.apps.segmentation.overlap_counts`, which it calls.
     """
     if np.shape(true_labels) != np.shape(pred_labels):
         raise ValueError(f"true_labels and pred_labels must have the same shape, got {np.shape(true_labels)} "

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..kmeans import assign as _assign
-from ..kmeans import kmeans as _lloyd
-from ..kmeans import kmeans_limit_mixture
-from ..steps import e_step
+from ...kmeans import assign as _assign
+from ...kmeans import kmeans as _lloyd
+from ...kmeans import kmeans_limit_mixture
+from ...steps import e_step
 from ._feedback import (
     Case,
     as_array,

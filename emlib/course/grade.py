@@ -1,6 +1,6 @@
 """Grade submitted exercise notebooks.
 
-    python -m emlib.grade SUBMISSIONS... [--out grades/grades.csv] [--timeout 120]
+    python -m emlib.course.grade SUBMISSIONS... [--out grades/grades.csv] [--timeout 120]
 
 For every submission (a notebook, or a folder of them):
 
@@ -13,7 +13,7 @@ For every submission (a notebook, or a folder of them):
 3. execute the copy in a fresh kernel (nbclient), in a separate process,
    with a time limit for the whole notebook; errors in cells do not stop it;
 4. read the verdicts: every check appends one JSON line to the file named by
-   ``EMLIB_CHECK_LOG`` (see :mod:`emlib.checks._feedback`). A task scores 1
+   ``EMLIB_CHECK_LOG`` (see :mod:`emlib.course.checks._feedback`). A task scores 1
    if the final re-check passed. If the run never reached the final cell
    (time limit, dead kernel) the notebook's own check cell counts instead,
    provided it was called on the function of that name; otherwise 0, with
@@ -122,8 +122,8 @@ def expected_tasks(exercise: str, solutions_dir: Path) -> list[str]:
 
 def grading_cell(tasks: list[str], log_path: str) -> str:
     return textwrap.dedent(f"""\
-        # Appended by emlib.grade: re-check every task on its final definition.
-        from emlib.checks._feedback import grade_namespace as _emlib_grade_namespace
+        # Appended by emlib.course.grade: re-check every task on its final definition.
+        from emlib.course.checks._feedback import grade_namespace as _emlib_grade_namespace
         _emlib_grade_namespace({tasks!r}, globals(), {log_path!r})
         """)
 
@@ -251,7 +251,7 @@ def _describe_status(status: dict, timeout: float, n_cells: int) -> str:
 
 def _run_worker(workdir: Path, timeout: float) -> dict:
     """Execute the copy in a separate process; kill it (and its kernel) if it overruns."""
-    cmd = [sys.executable, "-c", "import sys; from emlib.grade import _worker; _worker(sys.argv[1], "
+    cmd = [sys.executable, "-c", "import sys; from emlib.course.grade import _worker; _worker(sys.argv[1], "
            "float(sys.argv[2]))", str(workdir), str(timeout)]
     env = dict(os.environ)
     env.pop(LOG_ENV, None)
@@ -427,7 +427,7 @@ def _expand(paths: list[str]) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     root = default_root()
-    parser = argparse.ArgumentParser(prog="python -m emlib.grade", description=__doc__.split("\n\n")[0],
+    parser = argparse.ArgumentParser(prog="python -m emlib.course.grade", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("submissions", nargs="+", help="submitted .ipynb files, or folders of them")
     parser.add_argument("--out", type=Path, default=Path("grades") / "grades.csv",

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import segmentation, steps
-from ..mixture import Mixture
-from ..selection import n_parameters
+from ... import steps
+from ...apps import segmentation
+from ...mixture import Mixture
+from ...selection import n_parameters
 from ._feedback import (
     Case,
     as_array,

@@ -35,15 +35,15 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from ._validation import (
+from .._validation import (
     as_float_array,
     check_finite,
     check_float,
     check_int,
     check_responsibilities,
 )
-from .mixture import LOG_2PI, logsumexp_rows
-from .steps import COLLAPSE_MESSAGE, COLLAPSE_THRESHOLD, update_weights
+from ..mixture import LOG_2PI, logsumexp_rows
+from ..steps import COLLAPSE_MESSAGE, COLLAPSE_THRESHOLD, update_weights
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,7 +115,7 @@ def _check_flow_design(flow, design):
 
 def _check_model(model):
     if not isinstance(model, AffineMotionMixture):
-        raise TypeError(f"model must be an emlib.motion.AffineMotionMixture, got {type(model).__name__}")
+        raise TypeError(f"model must be an emlib.apps.motion.AffineMotionMixture, got {type(model).__name__}")
     return model
 
 
@@ -125,8 +125,8 @@ def affine_design(positions) -> np.ndarray:
     Parameters
     ----------
     positions : array-like of shape (n, 2), (row, column) of each pixel; or
-        (h, w, 2) as returned by :func:`emlib.features.pixel_positions`
-        (then n = h * w, in row-major order, matching :func:`emlib.features.flow_vectors`)
+        (h, w, 2) as returned by :func:`emlib.apps.features.pixel_positions`
+        (then n = h * w, in row-major order, matching :func:`emlib.apps.features.flow_vectors`)
     """
     P = as_float_array(positions, "positions", (2, 3))
     if P.shape[-1] != 2:
@@ -309,7 +309,7 @@ def em_motion(flow, design, init, *, max_iter: int = 100, tol: float = 1e-6,
     Parameters
     ----------
     flow : array-like of shape (n, 2), the flow vector of each pixel
-        (e.g. :func:`emlib.features.flow_vectors`)
+        (e.g. :func:`emlib.apps.features.flow_vectors`)
     design : array-like of shape (n, 3), rows (1, r_i, c_i) (:func:`affine_design`)
     init : AffineMotionMixture (theta^(0)), or responsibilities of shape (n, m)
         from which one M-step builds it (e.g. the posterior of a Gaussian mixture

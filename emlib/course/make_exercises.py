@@ -38,9 +38,9 @@ rather than in a shared manifest, lets every exercise pair live on its own.)
 
 Usage
 -----
-    python -m emlib.make_exercises            # create / update exercises/
-    python -m emlib.make_exercises --force    # also overwrite edited exercises
-    python -m emlib.make_exercises --check    # exit 1 if exercises/ is not what would be generated
+    python -m emlib.course.make_exercises            # create / update exercises/
+    python -m emlib.course.make_exercises --force    # also overwrite edited exercises
+    python -m emlib.course.make_exercises --check    # exit 1 if exercises/ is not what would be generated
 """
 
 from __future__ import annotations
@@ -214,11 +214,17 @@ class Report:
 
 
 def default_root() -> Path:
-    """The course folder: the current directory if it has solutions/, else the one above emlib/."""
-    cwd = Path.cwd()
-    if (cwd / "solutions").is_dir():
-        return cwd
-    return Path(__file__).resolve().parent.parent
+    """The course folder: the current directory or the nearest one above it that holds solutions/.
+
+    Found from where the command runs, never from where emlib is installed, so
+    that an installed (non-editable) emlib works as well as the checkout.
+    """
+    cwd = Path.cwd().resolve()
+    for folder in (cwd, *cwd.parents):
+        if (folder / "solutions").is_dir():
+            return folder
+    raise FileNotFoundError(f"no solutions/ folder in {cwd} or above it; run this from the course folder "
+                            "(the one with solutions/ and exercises/) or pass --solutions and --exercises")
 
 
 def solution_files(solutions_dir: Path) -> list[Path]:
@@ -290,7 +296,7 @@ def _print_report(report: Report, exercises_dir: Path, check: bool, out) -> None
             out("exercises/ is out of date:")
             for p in report.problems:
                 out(f"  {p}")
-            out("Run `make exercises` (python -m emlib.make_exercises) and commit the result.")
+            out("Run `make exercises` (python -m emlib.course.make_exercises) and commit the result.")
         else:
             out(f"exercises/ is up to date ({len(report.unchanged)} notebooks).")
         return
@@ -303,20 +309,27 @@ def _print_report(report: Report, exercises_dir: Path, check: bool, out) -> None
         for name in report.skipped:
             out(f"  {exercises_dir / name}")
         out("Save a copy of your work, then overwrite them with `make exercises FORCE=1` "
-            "(python -m emlib.make_exercises --force).")
+            "(python -m emlib.course.make_exercises --force).")
 
 
 def main(argv: list[str] | None = None) -> int:
-    root = default_root()
-    parser = argparse.ArgumentParser(prog="python -m emlib.make_exercises",
+    parser = argparse.ArgumentParser(prog="python -m emlib.course.make_exercises",
                                      description="Generate exercises/ from solutions/.")
-    parser.add_argument("--solutions", type=Path, default=root / "solutions", help="default: %(default)s")
-    parser.add_argument("--exercises", type=Path, default=root / "exercises", help="default: %(default)s")
+    parser.add_argument("--solutions", type=Path, help="default: solutions/ of the course folder")
+    parser.add_argument("--exercises", type=Path, help="default: exercises/ of the course folder")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--force", action="store_true", help="overwrite exercises that were edited")
     mode.add_argument("--check", action="store_true",
                       help="write nothing; exit 1 if exercises/ differs from what would be generated")
     args = parser.parse_args(argv)
+    if args.solutions is None or args.exercises is None:
+        try:
+            root = default_root()
+        except FileNotFoundError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        args.solutions = args.solutions or root / "solutions"
+        args.exercises = args.exercises or root / "exercises"
     try:
         report = generate(args.solutions, args.exercises, force=args.force, check=args.check)
     except MarkerError as exc:

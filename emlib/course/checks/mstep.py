@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import steps
+from ... import steps
 from ._feedback import (
     Case,
     as_array,

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import missing as _missing
-from ..mixture import Mixture
+from ... import missing as _missing
+from ...mixture import Mixture
 from ._feedback import (
     Case,
     Failure,

@@ -263,7 +263,7 @@ class Case:
 
 def fmt(value, indent: int = 0, max_size: int = 40) -> str:
     """A short readable rendering of a number, an array, a Mixture or a generator."""
-    from ..mixture import Mixture
+    from ...mixture import Mixture
 
     pad = "\n" + " " * indent
     if isinstance(value, Mixture):

@@ -37,7 +37,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image as PILImage
 
-from ._validation import (
+from .._validation import (
     COVARIANCE_KINDS,
     _describe,
     check_covariance_kind,
@@ -45,12 +45,12 @@ from ._validation import (
     check_float,
     check_int,
 )
-from .datasets import annulus, old_faithful, three_gaussians
-from .em import EMResult, em
-from .init import init_from_data, init_kmeans_pp
-from .mixture import Mixture
+from ..datasets import annulus, old_faithful, three_gaussians
+from ..em import EMResult, em
+from ..init import init_from_data, init_kmeans_pp
+from ..mixture import Mixture
 from .plotting import component_colors, plot_ellipses, responsibility_colors
-from .steps import e_step
+from ..steps import e_step
 
 DATA_SEED = 0
 """The seed of the generated data sets (the initialisation seed is separate)."""

@@ -2,7 +2,7 @@
 
 In an exercise notebook, below the cell where you write ``e_step``::
 
-    from emlib.checks import check_e_step
+    from emlib.course.checks import check_e_step
     check_e_step(e_step)
 
 prints either ``✔ e_step: correct on ...`` or ``✘ e_step: <what is wrong>``:
@@ -24,7 +24,7 @@ one module per topic
 
 How to add a topic (a new exercise pair)
 -----------------------------------------
-1. Write ``emlib/checks/<topic>.py``: import the framework
+1. Write ``emlib/course/checks/<topic>.py``: import the framework
    (``from ._feedback import Case, call, check, expect_close, ...``), keep the
    small cases there, write one ``@check("<task>", reference=..., forbidden=...)``
    body per task, and list the check functions in ``__all__``. Task names are
@@ -57,7 +57,7 @@ def _import_topics() -> None:
         module = importlib.import_module(f"{__name__}.{info.name}")
         for name in getattr(module, "__all__", ()):
             if name in owners:
-                raise ImportError(f"emlib.checks: {name!r} is exported by both {owners[name]} and "
+                raise ImportError(f"emlib.course.checks: {name!r} is exported by both {owners[name]} and "
                                   f"{info.name}; check names must be unique")
             owners[name] = info.name
             globals()[name] = getattr(module, name)

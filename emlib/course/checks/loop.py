@@ -6,8 +6,8 @@ import warnings
 
 import numpy as np
 
-from ..em import em
-from ..mixture import Mixture
+from ...em import em
+from ...mixture import Mixture
 from ._feedback import (
     Case,
     Failure,
