@@ -8,7 +8,7 @@ FIRST  := notebooks/00_course_map.ipynb
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: lab test test-unit test-notebooks notebooks exercises grade bench slides html test-browser clean help
+.PHONY: lab test test-unit test-notebooks notebooks exercises grade bench mutate slides html test-browser clean help
 
 help:
 	@echo "make lab        set up .venv (first time) and open the course in JupyterLab"
@@ -17,6 +17,7 @@ help:
 	@echo "make exercises  regenerate exercises/ from solutions/"
 	@echo "make grade SUBMISSIONS='a.ipynb b.ipynb'   grade student notebooks"
 	@echo "make bench      speed of emlib against scikit-learn"
+	@echo "make mutate     mutation testing of emlib's core (mutmut; about an hour on 2 cores, see CONTRIBUTING.md)"
 	@echo "make slides     offline reveal.js decks of the lecture in site/slides/ (Alt+R in JupyterLab presents live)"
 	@echo "make html       the course as a static web site in site/ (open site/index.html)"
 	@echo "make test-browser  the EM explorer in JupyterLab in headless Chromium (installs Chromium as root)"
@@ -54,6 +55,15 @@ grade: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_em.py
 
+# Mutation testing of the core (CONTRIBUTING.md): mutmut 3 mutates emlib's core modules and runs the
+# fast unit tests that call each mutated function; the score per module follows. Results are cached in
+# mutants/ (a second run only re-checks what changed); MUTANTS="emlib.kmeans*" runs one module.
+JOBS ?= 2
+mutate: $(STAMP)
+	@$(BIN)/python -c "import mutmut" 2>/dev/null || $(BIN)/python -m pip install --quiet -e ".[mutate]"
+	$(BIN)/mutmut run --max-children $(JOBS) $(MUTANTS) > mutants.log 2>&1 || { tail -c 2000 mutants.log; exit 1; }
+	$(BIN)/python tools/mutation_score.py --survivors
+
 # Offline reveal.js decks of the lecture notebooks in site/slides/ (reveal.js from npm, once, into build/).
 slides: $(STAMP)
 	$(BIN)/python tools/slides.py --build
@@ -70,4 +80,4 @@ test-browser: $(STAMP)
 	$(BIN)/python tools/browser_test.py
 
 clean:
-	rm -rf $(VENV) build site grades .pytest_cache
+	rm -rf $(VENV) build site grades .pytest_cache mutants mutants.log

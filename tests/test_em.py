@@ -178,3 +178,60 @@ def test_init_must_be_a_mixture_with_matching_features(rng):
         em(X, Mixture.univariate([1.0], [0.0], [1.0]))
     with pytest.raises(ValueError, match="m <= n"):
         em(X[:2], init_from_data(X, 3, rng))
+
+
+def two_far_clusters():
+    """Six points near 0 and two near 100: with unit variances every responsibility is exactly 0 or 1
+    (e^-4900 underflows), so the M-step's weights are exactly 6/8 and 2/8."""
+    return np.array([-1.0, -0.5, 0.0, 0.0, 0.5, 1.0, 99.0, 101.0])
+
+
+def test_trimming_during_em_keeps_a_weight_exactly_at_min_weight():
+    X = two_far_clusters()
+    init = Mixture.univariate([0.5, 0.5], [0.0, 100.0], [1.0, 1.0])
+    kept = em(X, init, min_weight=0.25, max_iter=3, tol=0)
+    assert [mix.n_components for mix in kept.history] == [2, 2, 2, 2]
+    np.testing.assert_array_equal(kept.mixture.weights, [0.75, 0.25])
+    trimmed = em(X, init, min_weight=0.25 + 1e-12, max_iter=3, tol=0)
+    assert trimmed.mixture.n_components == 1
+
+
+def test_fix_weights_with_trimming_renormalises_the_kept_weights():
+    """fix_weights holds the weights of init; a trimmed component's weight goes to the survivors in proportion."""
+    X = two_far_clusters()
+    init = Mixture.univariate([0.5, 0.25, 0.25], [0.0, 100.0, 1e4], [1.0, 1.0, 1.0])
+    result = em(X, init, covariance="fixed", fix_weights=True, min_weight=0.01, max_iter=3, tol=0)
+    assert [mix.n_components for mix in result.history] == [3, 2, 2, 2]
+    for mix in result.history[1:]:
+        np.testing.assert_allclose(mix.weights, [2 / 3, 1 / 3], rtol=1e-15)
+    np.testing.assert_allclose(result.mixture.means.ravel(), [0.0, 100.0], atol=1e-12)
+    np.testing.assert_array_equal(result.mixture.covariances, np.ones((2, 1, 1)))
+
+
+@pytest.mark.parametrize("weights", [[-1.0, 2, 1, 1, 1, 1, 1, 1], [1.0, 1, 1, 1, 1, 1, 1, -1e-300]])
+def test_negative_sample_weight_is_refused_even_with_a_positive_total(weights):
+    init = Mixture.univariate([0.5, 0.5], [0.0, 100.0], [1.0, 1.0])
+    with pytest.raises(ValueError, match="sample_weight must be non-negative"):
+        em(two_far_clusters(), init, sample_weight=np.array(weights))
+
+
+@pytest.mark.parametrize("kind", KINDS + ["fixed"])
+def test_em_is_shift_invariant_far_from_the_origin(kind, rng):
+    """Moving data and start by 1e6 moves the means by 1e6 and changes nothing else.
+
+    X + 1e6 is rounded to the float spacing there (1.2e-10), which moves each
+    per-point log-density by about |d ln N / dx| * 1.2e-10 ~ 1e-9 relative, and
+    the means and covariances by less. Without centring, the second moments
+    (x^2 ~ 1e12) lose about 4 digits: covariances and log-likelihoods are then
+    off by ~1e-4 relative.
+    """
+    X, _ = three_gaussians(600, rng)
+    init = init_kmeans_pp(X, 3, rng)
+    offset = 1e6
+    near = em(X, init, covariance=kind, tol=0, max_iter=20)
+    far = em(X + offset, Mixture(init.weights, init.means + offset, init.covariances), covariance=kind,
+             tol=0, max_iter=20)
+    np.testing.assert_allclose(far.mixture.means - offset, near.mixture.means, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(far.mixture.covariances, near.mixture.covariances, rtol=1e-8, atol=0)
+    np.testing.assert_allclose(far.mixture.weights, near.mixture.weights, rtol=1e-9)
+    np.testing.assert_allclose(far.loglik, near.loglik, rtol=1e-9)

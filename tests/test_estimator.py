@@ -15,7 +15,9 @@ def test_estimator_round_trip(rng):
     np.testing.assert_array_equal(est.predict(X), proba.argmax(axis=1))
     np.testing.assert_allclose(est.score(X), est.lower_bound_, rtol=1e-8)
     np.testing.assert_allclose(est.score_samples(X).mean(), est.score(X))
-    assert est.bic(X) > est.aic(X) - 1e9
+    p = (3 - 1) + 3 * 2 + 3 * 3          # weights, means, full 2x2 covariances: 17 free parameters
+    np.testing.assert_allclose(est.bic(X) - est.aic(X), p * (np.log(600) - 2), rtol=1e-9)
+    np.testing.assert_allclose(est.aic(X), -2 * est.score(X) * 600 + 2 * p, rtol=1e-10)
     Xs, zs = est.sample(50, rng=1)
     assert Xs.shape == (50, 2) and zs.shape == (50,)
 

@@ -63,3 +63,24 @@ def test_bad_starts_are_refused(start, match, rng):
 def test_kmeans_limit_mixture_needs_positive_sigma():
     with pytest.raises(ValueError, match="sigma"):
         kmeans_limit_mixture(np.zeros((2, 2)), 0.0)
+
+
+def test_kmeans_limit_mixture_is_equal_weights_and_sigma_squared_identity():
+    """The docstring's model: rho_k = 1/m and Sigma_k = sigma^2 I (a variance, not the standard deviation)."""
+    means = np.array([[0.0, 0.0], [4.0, 1.0], [-2.0, 3.0]])
+    mix = kmeans_limit_mixture(means, 0.5)
+    np.testing.assert_array_equal(mix.weights, [1 / 3] * 3)
+    np.testing.assert_array_equal(mix.means, means)
+    np.testing.assert_array_equal(mix.covariances, np.broadcast_to(0.25 * np.eye(2), (3, 2, 2)))
+
+
+def test_kmeans_limit_responsibilities_are_a_softmax_of_squared_distances(rng):
+    """E[z_i^(k)] = exp(-|x_i - mu_k|^2 / 2 sigma^2) / sum_j exp(-|x_i - mu_j|^2 / 2 sigma^2) (module docstring)."""
+    X, _ = three_gaussians(50, rng)
+    means, sigma = X[[0, 10, 20]], 1.7
+    d2 = np.sum((X[:, None, :] - means[None, :, :]) ** 2, axis=2)
+    logits = -d2 / (2 * sigma ** 2)
+    expected = np.exp(logits - logits.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    got = kmeans_limit_mixture(means, sigma).posterior(X)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
