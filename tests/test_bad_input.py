@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, event, given, settings, strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
 import emlib
+import emlib.missing as M
 from emlib import Mixture
 
 ALLOWED = (ValueError, TypeError)
@@ -45,6 +46,8 @@ def mix2():
 
 
 RESP = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+XHAT = np.repeat(X4()[:, None, :], 2, axis=1)                 # (n, m, d): nothing missing
+CCOV = np.zeros((4, 2, 2, 2))
 GOOD_MIXTURE = dict(weights=[0.5, 0.5], means=[[0.0, 0.0], [1.0, 1.0]], covariances=[np.eye(2), np.eye(2)])
 GOOD_EM = dict(covariance="full", max_iter=5, tol=1e-6, reg=1e-6, min_weight=None, fix_weights=False,
                sample_weight=None, callback=None)
@@ -199,6 +202,62 @@ DOOR = {
     "n_parameters covariance": (lambda: emlib.n_parameters(2, 2, "round"), ValueError, r"^covariance must be one of"),
     "bic mixture": (lambda: emlib.bic(X4(), "mixture"), TypeError, r"^mixture must be an emlib.Mixture"),
     "aic X": (lambda: emlib.aic(np.full((4, 2), np.nan), mix2()), ValueError, r"^X contains 8 NaN"),
+    "univariate weights 2-D": (lambda: Mixture.univariate([[1.0]], [0.0], [1.0]), ValueError, r"^weights must be 1-dimensional"),
+    "univariate means 2-D": (lambda: Mixture.univariate([1.0], [[0.0]], [1.0]), ValueError, r"^means must be 1-dimensional"),
+    "univariate variances 2-D": (lambda: Mixture.univariate([1.0], [0.0], [[1.0]]), ValueError,
+                                 r"^variances must be 1-dimensional"),
+    "subset nothing": (lambda: mix2().subset([]), ValueError, r"^subset must keep at least one component"),
+    "subset zero weight": (lambda: Mixture([1.0, 0.0], [[0.0], [1.0]], np.ones((2, 1, 1))).subset([1]), ValueError,
+                           r"^subset must keep at least one component of positive weight"),
+    # missing data (emlib.missing)
+    "missing X inf": (lambda: emlib.impute([[np.inf, 0.0]], mix2()), ValueError,
+                      r"^X contains 1 infinite value\(s\); expected finite numbers, with NaN marking"),
+    "missing X 3-D": (lambda: emlib.impute(np.zeros((1, 1, 2)), mix2()), ValueError, r"^X must be 1 or 2-dimensional"),
+    "missing X empty": (lambda: emlib.impute(np.zeros((0, 2)), mix2()), ValueError, r"^X must have at least one sample"),
+    "missing X column": (lambda: M.mean_impute([[np.nan, 1.0], [np.nan, 2.0]]), ValueError,
+                         r"^X has feature column\(s\) \[0\] missing \(NaN\) in every sample"),
+    "missing mixture": (lambda: M.observed_logpdf(X4(), "mixture"), TypeError, r"^mixture must be an emlib.Mixture"),
+    "missing mixture features": (lambda: M.posterior_missing(X4()[:, :1], mix2()), ValueError,
+                                 r"^mixture has 2 feature\(s\) but X has 1"),
+    "missing e_step mixture": (lambda: M.e_step_missing(X4(), "mixture"), TypeError, r"^mixture must be an emlib.Mixture"),
+    "missing loglik mixture": (lambda: M.observed_loglik(X4(), mix2().means), TypeError, r"^mixture must be an emlib.Mixture"),
+    "conditional x 2-D": (lambda: M.conditional_gaussian(np.zeros((2, 2)), [0.0, 0.0], np.eye(2)), ValueError,
+                          r"^x must be 1-dimensional"),
+    "conditional mean 2-D": (lambda: M.conditional_gaussian([0.0, np.nan], [[0.0, 0.0]], np.eye(2)), ValueError,
+                             r"^mean must be 1-dimensional"),
+    "conditional cov 1-D": (lambda: M.conditional_gaussian([0.0, np.nan], [0.0, 0.0], [1.0, 1.0]), ValueError,
+                            r"^cov must be 2-dimensional"),
+    "conditional mean shape": (lambda: M.conditional_gaussian([0.0, np.nan], [0.0], np.eye(2)), ValueError,
+                               r"^mean must have shape \(2,\) and cov \(2, 2\) to match x, got \(1,\) and \(2, 2\)"),
+    "conditional cov shape": (lambda: M.conditional_gaussian([0.0, np.nan], [0.0, 0.0], np.eye(3)), ValueError,
+                              r"^mean must have shape \(2,\) and cov \(2, 2\) to match x, got \(2,\) and \(3, 3\)"),
+    "conditional x inf": (lambda: M.conditional_gaussian([np.inf, np.nan], [0.0, 0.0], np.eye(2)), ValueError,
+                          r"^x contains an infinite value"),
+    "m_step_missing resp": (lambda: M.m_step_missing(RESP[:, 0], XHAT, CCOV), ValueError, r"^resp must be 2-dimensional"),
+    "m_step_missing x_hat": (lambda: M.m_step_missing(RESP, XHAT[:, 0], CCOV), ValueError, r"^x_hat must be 3-dimensional"),
+    "m_step_missing cond_cov": (lambda: M.m_step_missing(RESP, XHAT, CCOV[:, 0]), ValueError,
+                                r"^cond_cov must be 4-dimensional"),
+    "m_step_missing x_hat shape": (lambda: M.m_step_missing(RESP, XHAT[:3], CCOV), ValueError,
+                                   r"^x_hat must have shape \(n, m, d\) = \(4, 2, d\) and cond_cov \(n, m, d, d\); "
+                                   r"got \(3, 2, 2\) and \(4, 2, 2, 2\)"),
+    "m_step_missing cond_cov shape": (lambda: M.m_step_missing(RESP, XHAT, CCOV[:3]), ValueError,
+                                      r"^x_hat must have shape .* got \(4, 2, 2\) and \(3, 2, 2, 2\)"),
+    "m_step_missing covariance": (lambda: M.m_step_missing(RESP, XHAT, CCOV, covariance="round"), ValueError,
+                                  r"^covariance must be one of"),
+    "m_step_missing reg": (lambda: M.m_step_missing(RESP, XHAT, CCOV, reg=-1.0), ValueError, r"^reg must be >= 0.0"),
+    "m_step_missing sample_weight": (lambda: M.m_step_missing(RESP, XHAT, CCOV, sample_weight=[1.0, -1.0, 1.0, 1.0]),
+                                     ValueError, r"^sample_weight must be non-negative"),
+    "m_step_missing collapsed": (lambda: M.m_step_missing(np.c_[np.ones(4), np.zeros(4)], XHAT, CCOV), ValueError,
+                                 r"^component\(s\) \[1\] received zero total responsibility"),
+    "m_step_missing fixed": (lambda: M.m_step_missing(RESP, XHAT, CCOV, covariance="fixed"), ValueError,
+                             r"^covariance='fixed' needs fixed_covariances"),
+    "m_step_missing fixed_covariances": (lambda: M.m_step_missing(RESP, XHAT, CCOV, covariance="fixed",
+                                                                  fixed_covariances=np.ones((2, 3, 3))),
+                                         ValueError, r"^fixed_covariances must have shape \(2, 2, 2\)"),
+    "em_missing m > informative n": (lambda: emlib.em_missing(np.array([[0.0, np.nan], [np.nan, np.nan], [1.0, 2.0]]),
+                                                              mix2(), sample_weight=[1.0, 1.0, 0.0]),
+                                     ValueError, r"^init has 2 components but X has only 1 samples with an "
+                                                 r"observed feature and a positive weight; use m <= 1"),
 }
 
 
@@ -218,6 +277,13 @@ def test_every_door_case_is_accepted_once_the_argument_is_good():
     emlib.init_from_labels(X4(), [0, 0, 1, 1], n_components=2)
     emlib.kmeans(X4(), X4()[:2])
     emlib.trim(mix2(), 0.5)
+    M.m_step_missing(RESP, XHAT, CCOV, covariance="fixed", fixed_covariances=mix2().covariances,
+                     sample_weight=np.ones(4))
+    M.conditional_gaussian([0.0, np.nan], [0.0, 0.0], np.eye(2))
+    near = Mixture([0.5, 0.5], [[0.0, 0.0], [1.0, 2.0]], [np.eye(2), np.eye(2)])
+    emlib.em_missing(np.array([[0.0, np.nan], [np.nan, np.nan], [1.0, 2.0], [0.5, 1.0]]), near, max_iter=2,
+                     sample_weight=[1.0, 1.0, 0.0, 1.0])
+    mix2().subset([1])
 
 
 def call(fn, names, *args, **kwargs):

@@ -235,3 +235,28 @@ def test_em_is_shift_invariant_far_from_the_origin(kind, rng):
     np.testing.assert_allclose(far.mixture.covariances, near.mixture.covariances, rtol=1e-8, atol=0)
     np.testing.assert_allclose(far.mixture.weights, near.mixture.weights, rtol=1e-9)
     np.testing.assert_allclose(far.loglik, near.loglik, rtol=1e-9)
+
+
+def test_result_repr_names_the_run():
+    X = np.array([0.0, 0.5, 1.0, 10.0, 10.5, 11.0])
+    init = Mixture.univariate([0.5, 0.5], [0.0, 10.0], [1.0, 1.0])
+    r = em(X, init, max_iter=3, tol=0)
+    assert repr(r).startswith("EMResult(n_iter=3, converged=False, loglik=-7.29724, m=2")
+    from emlib import em_missing
+    rm = em_missing(np.r_[X, np.nan][:, None], init, max_iter=3, tol=0)
+    assert repr(rm).startswith("MissingEMResult(n_iter=3, converged=False, loglik=-7.29724, m=2")
+
+
+@pytest.mark.parametrize("diagonal", [False, True])
+def test_quadratic_features_are_one_x_and_the_products_of_the_upper_triangle(diagonal, rng):
+    """phi(x) = [1, x_1..x_d, x_a x_b for a <= b] (numpy's triu order), or [1, x, x_a^2] when diagonal."""
+    from emlib.suffstats import n_features_of, quadratic_features
+    Xc = rng.normal(size=(7, 3))
+    pairs = [(a, a) for a in range(3)] if diagonal else [(a, b) for a in range(3) for b in range(a, 3)]
+    expected = np.c_[np.ones(7), Xc, np.stack([Xc[:, a] * Xc[:, b] for a, b in pairs], axis=1)]
+    np.testing.assert_array_equal(quadratic_features(Xc, diagonal), expected)
+    out = np.full((9, expected.shape[1]), np.nan)
+    np.testing.assert_array_equal(quadratic_features(Xc, diagonal, out=out), expected)
+    np.testing.assert_array_equal(out[:7], expected)
+    assert n_features_of(3, diagonal) == expected.shape[1] == (7 if diagonal else 10)
+    assert n_features_of(1, diagonal) == 3

@@ -64,3 +64,20 @@ def test_labels_are_checked(rng):
         init_from_labels(X, [0, 1])
     with pytest.raises(ValueError, match="classes \\[1\\] have none"):
         init_from_labels(X, np.r_[np.zeros(9, int), 2])
+
+
+@pytest.mark.parametrize("fn", [init_from_data, init_kmeans_pp, kmeans_pp_indices])
+def test_a_seed_fixes_the_start_and_another_seed_changes_it(fn, rng):
+    X, _ = three_gaussians(300, rng)
+    def key(out):
+        return np.asarray(out.means if hasattr(out, "means") else out)
+    np.testing.assert_array_equal(key(fn(X, 4, 7)), key(fn(X, 4, 7)))
+    np.testing.assert_array_equal(key(fn(X, 4, np.random.default_rng(7))), key(fn(X, 4, 7)))
+    assert not np.array_equal(key(fn(X, 4, 7)), key(fn(X, 4, 8)))
+
+
+def test_init_from_data_gives_a_constant_feature_unit_variance():
+    X = np.c_[np.arange(6.0), np.full(6, 3.0)]
+    mix = init_from_data(X, 2, 0, variance_scale=0.5)
+    np.testing.assert_array_equal(mix.covariances, np.broadcast_to(np.diag([0.5 * X[:, 0].var(), 1.0]), (2, 2, 2)))
+    np.testing.assert_array_equal(mix.weights, [0.5, 0.5])

@@ -102,3 +102,21 @@ def test_wrong_feature_count_is_refused(rng):
         mix.logpdf(np.zeros((4, 2)))
     with pytest.raises(ValueError, match="em_missing"):
         mix.logpdf(np.full((2, 3), np.nan))
+
+
+def test_repr_shows_the_sizes_weights_and_means():
+    mix = Mixture([0.25, 0.75], [[0.0, 1.0], [2.5, -1.0]], [np.eye(2), np.eye(2)])
+    text = repr(mix)
+    assert text.startswith("Mixture(m=2, d=2,\n")
+    assert "weights=[0.25 0.75]" in text and "means=[[0.0, 1.0], [2.5, -1.0]]" in text
+    one_d = repr(Mixture.univariate([0.25, 0.75], [0.123456, 2.0], [1.0, 2.0]))
+    assert one_d.startswith("Mixture(m=2, d=1,\n") and "means=[0.1235 2.    ]" in one_d   # 4 decimals
+
+
+def test_subset_keeps_the_chosen_components_and_renormalises():
+    mix = Mixture([0.5, 0.25, 0.25], [[0.0], [1.0], [2.0]], [[[1.0]], [[2.0]], [[3.0]]])
+    sub = mix.subset([2, 0])
+    np.testing.assert_array_equal(sub.weights, [1 / 3, 2 / 3])
+    np.testing.assert_array_equal(sub.means, [[2.0], [0.0]])
+    np.testing.assert_array_equal(sub.covariances, [[[3.0]], [[1.0]]])
+    np.testing.assert_array_equal(mix.subset(np.array([False, True, True])).weights, [0.5, 0.5])
