@@ -61,7 +61,7 @@ bench: $(STAMP)
 JOBS ?= 2
 mutate: $(STAMP)
 	@$(BIN)/python -c "import mutmut" 2>/dev/null || $(BIN)/python -m pip install --quiet -e ".[mutate]"
-	$(BIN)/mutmut run --max-children $(JOBS) $(MUTANTS) > mutants.log 2>&1 || { tail -c 2000 mutants.log; exit 1; }
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/mutmut run --max-children $(JOBS) $(MUTANTS) > mutants.log 2>&1 || { tail -c 2000 mutants.log; exit 1; }
 	$(BIN)/python tools/mutation_score.py --survivors
 
 # Offline reveal.js decks of the lecture notebooks in site/slides/ (reveal.js from npm, once, into build/).

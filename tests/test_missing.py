@@ -80,15 +80,18 @@ def test_conditional_gaussian_with_nothing_observed_is_the_prior_and_with_nothin
     assert not C.any()
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", KINDS + ["fixed"])
 def test_fast_path_agrees_with_the_readable_e_and_m_steps(kind, rng):
     mix = random_mixture(rng, 3, 4)
     X = delete_at_random(mix.sample(300, rng)[0], 0.3, rng)
     X = X[~np.all(np.isnan(X), axis=1)]
-    start = init_kmeans_pp(mean_impute(X), 3, rng, covariance=kind)
+    start = init_kmeans_pp(mean_impute(X), 3, rng, covariance="full" if kind == "fixed" else kind)
     w = rng.uniform(0.5, 2.0, X.shape[0])
     resp, x_hat, C, ll = e_step_missing(X, start)
-    slow = m_step_missing(resp, x_hat, C, covariance=kind, sample_weight=w)
+    slow = m_step_missing(resp, x_hat, C, covariance=kind, sample_weight=w,
+                          fixed_covariances=start.covariances if kind == "fixed" else None)
+    if kind == "fixed":
+        np.testing.assert_array_equal(slow.covariances, start.covariances)
     fast = em_missing(X, start, covariance=kind, tol=0, max_iter=1, sample_weight=w)
     np.testing.assert_allclose(fast.loglik[0], w @ observed_logpdf(X, start), rtol=1e-12)
     np.testing.assert_allclose(observed_logpdf(X, start).sum(), ll, rtol=1e-12)
