@@ -260,3 +260,16 @@ def test_quadratic_features_are_one_x_and_the_products_of_the_upper_triangle(dia
     np.testing.assert_array_equal(out[:7], expected)
     assert n_features_of(3, diagonal) == expected.shape[1] == (7 if diagonal else 10)
     assert n_features_of(1, diagonal) == 3
+
+
+def test_defaults_are_the_documented_ones():
+    """em as scikit-learn's GaussianMixture (max_iter 100, reg_covar 1e-6), Lloyd's cap as KMeans (300)."""
+    import inspect
+    from emlib import kmeans, update_covariances
+    def defaults(fn):
+        return {k: p.default for k, p in inspect.signature(fn).parameters.items() if p.default is not p.empty}
+    assert {k: defaults(em)[k] for k in ("covariance", "max_iter", "tol", "reg", "min_weight", "fix_weights")} == \
+        dict(covariance="full", max_iter=100, tol=1e-6, reg=1e-6, min_weight=None, fix_weights=False)
+    assert defaults(kmeans)["max_iter"] == 300
+    assert defaults(update_covariances) == dict(covariance="full", reg=1e-6)
+    assert defaults(init_from_data)["variance_scale"] == 1.0

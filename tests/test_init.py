@@ -78,6 +78,13 @@ def test_a_seed_fixes_the_start_and_another_seed_changes_it(fn, rng):
 
 def test_init_from_data_gives_a_constant_feature_unit_variance():
     X = np.c_[np.arange(6.0), np.full(6, 3.0)]
-    mix = init_from_data(X, 2, 0, variance_scale=0.5)
-    np.testing.assert_array_equal(mix.covariances, np.broadcast_to(np.diag([0.5 * X[:, 0].var(), 1.0]), (2, 2, 2)))
+    mix = init_from_data(X, 2, 0, variance_scale=0.1)          # 0.1 Var = 0.29: kept, though below 1
+    np.testing.assert_array_equal(mix.covariances, np.broadcast_to(np.diag([0.1 * X[:, 0].var(), 1.0]), (2, 2, 2)))
     np.testing.assert_array_equal(mix.weights, [0.5, 0.5])
+
+
+def test_init_from_data_default_is_the_data_variance_and_m_equal_n_uses_every_sample():
+    X = np.c_[np.arange(6.0), np.arange(6.0) ** 2]
+    mix = init_from_data(X, 6, 3)                                # variance_scale defaults to 1
+    np.testing.assert_array_equal(mix.covariances[0], np.diag(X.var(axis=0)))
+    assert sorted(map(tuple, mix.means)) == sorted(map(tuple, X))   # drawn without replacement

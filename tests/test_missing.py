@@ -424,3 +424,23 @@ def test_exercise_checks_name_the_usual_mistakes():
                                ("e_step_row", e_step_row_without_log_space, "log space")]:
         result = get_check(task).evaluate(wrong)
         assert not result.passed and words in result.message, result.message
+
+
+def test_a_row_with_nothing_observed_adds_nothing_to_the_loglik_and_warns_of_nothing(rng):
+    import warnings
+    mix = Mixture([0.6, 0.4, 0.0], random_mixture(rng, 3, 2).means, np.broadcast_to(np.eye(2), (3, 2, 2)))
+    X = np.array([[0.5, np.nan], [np.nan, -1.0], [0.0, 2.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                      # ln 0 for the weight-0 component: no RuntimeWarning
+        resp, _, _, ll = e_step_missing(X, mix)
+        resp_blank, _, _, ll_blank = e_step_missing(np.r_[X, [[np.nan, np.nan]]], mix)
+    np.testing.assert_allclose(ll_blank, ll, rtol=1e-14)
+    np.testing.assert_allclose(resp_blank[-1], mix.weights, rtol=1e-14)   # nothing seen: the prior
+    np.testing.assert_allclose(observed_loglik(np.r_[X, [[np.nan, np.nan]]], mix), ll, rtol=1e-14)
+
+
+def test_posterior_missing_accepts_a_column_missing_everywhere(rng):
+    mix = random_mixture(rng, 2, 2)
+    X = np.array([[0.5, np.nan], [-1.0, np.nan]])
+    marginal = Mixture(mix.weights, mix.means[:, :1], mix.covariances[:, :1, :1])
+    np.testing.assert_allclose(posterior_missing(X, mix), marginal.posterior(X[:, :1]), rtol=1e-12)

@@ -117,3 +117,22 @@ def test_unknown_covariance_kind_lists_the_allowed_ones(rng):
     resp = np.full((5, 2), 0.5)
     with pytest.raises(ValueError, match="'full', 'diag', 'spherical', 'tied', 'fixed'"):
         m_step(X, resp, covariance="ful")
+
+
+def test_q_leaves_out_zero_responsibilities_and_is_minus_inf_on_an_impossible_assignment():
+    """Q = sum_ik E[z_i^(k)] ln(rho_k N(x_i | k)), a zero E[z] contributing 0 even where rho_k = 0."""
+    from scipy.stats import norm
+    X = np.array([[0.0], [1.0], [3.0]])
+    mix = Mixture.univariate([1.0, 0.0], [0.5, 9.0], [2.0, 1.0])
+    resp = np.array([[1.0, 0.0], [0.75, 0.25], [1.0, 0.0]])
+    assert expected_complete_loglik(X, resp, mix) == -np.inf          # 0.25 on a component of weight 0
+    resp = np.array([[1.0, 0.0], [0.75, 0.25], [0.5, 0.5]])
+    mix = Mixture.univariate([0.75, 0.25], [0.5, 9.0], [2.0, 1.0])
+    expected = sum(r * (np.log(w) + norm.logpdf(x, mu, np.sqrt(v)))
+                   for x, row in zip(X[:, 0], resp) for r, w, mu, v in zip(row, [0.75, 0.25], [0.5, 9.0], [2.0, 1.0])
+                   if r > 0)
+    np.testing.assert_allclose(expected_complete_loglik(X, resp, mix), expected, rtol=1e-13)
+    only_first = Mixture.univariate([1.0, 0.0], [0.5, 9.0], [2.0, 1.0])
+    hard = np.array([[1.0, 0.0]] * 3)
+    np.testing.assert_allclose(expected_complete_loglik(X, hard, only_first),
+                               norm.logpdf(X[:, 0], 0.5, np.sqrt(2.0)).sum(), rtol=1e-13)
