@@ -136,3 +136,15 @@ def test_q_leaves_out_zero_responsibilities_and_is_minus_inf_on_an_impossible_as
     hard = np.array([[1.0, 0.0]] * 3)
     np.testing.assert_allclose(expected_complete_loglik(X, hard, only_first),
                                norm.logpdf(X[:, 0], 0.5, np.sqrt(2.0)).sum(), rtol=1e-13)
+
+
+def test_a_component_exactly_at_the_collapse_threshold_is_kept():
+    """Collapsed means N_k < 10 eps (the mean would be 0/0); N_k == 10 eps still gives a mean."""
+    from emlib.steps import COLLAPSE_THRESHOLD
+    from emlib.missing import m_step_missing
+    X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    resp = np.array([[1.0 - COLLAPSE_THRESHOLD, COLLAPSE_THRESHOLD], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0]])
+    assert resp[:, 1].sum() == COLLAPSE_THRESHOLD
+    np.testing.assert_allclose(update_means(X, resp)[1], [0.0])
+    x_hat = np.repeat(X[:, None, :], 2, axis=1)
+    np.testing.assert_allclose(m_step_missing(resp, x_hat, np.zeros((4, 2, 1, 1))).means[1], [0.0])
