@@ -237,11 +237,14 @@ def test_em_is_shift_invariant_far_from_the_origin(kind, rng):
     np.testing.assert_allclose(far.loglik, near.loglik, rtol=1e-9)
 
 
-def test_result_repr_names_the_run():
+def test_result_repr_names_the_run(rng):
+    X, _ = three_gaussians(300, rng)
+    run = em(X, init_from_data(X, 3, rng), max_iter=4, tol=0)
+    shown = [f"loglik={ll:.6g}" for ll in run.loglik]
+    assert len(set(shown)) == 5                                   # every iterate prints differently
+    assert repr(run) == f"EMResult(n_iter=4, converged=False, {shown[-1]}, m=3, covariance='full')"
     X = np.array([0.0, 0.5, 1.0, 10.0, 10.5, 11.0])
     init = Mixture.univariate([0.5, 0.5], [0.0, 10.0], [1.0, 1.0])
-    r = em(X, init, max_iter=3, tol=0)
-    assert repr(r).startswith("EMResult(n_iter=3, converged=False, loglik=-7.29724, m=2")
     from emlib import em_missing
     rm = em_missing(np.r_[X, np.nan][:, None], init, max_iter=3, tol=0)
     assert repr(rm).startswith("MissingEMResult(n_iter=3, converged=False, loglik=-7.29724, m=2")
@@ -259,6 +262,7 @@ def test_quadratic_features_are_one_x_and_the_products_of_the_upper_triangle(dia
     np.testing.assert_array_equal(quadratic_features(Xc, diagonal, out=out), expected)
     np.testing.assert_array_equal(out[:7], expected)
     assert n_features_of(3, diagonal) == expected.shape[1] == (7 if diagonal else 10)
+    assert isinstance(n_features_of(3, diagonal), int)
     assert n_features_of(1, diagonal) == 3
 
 

@@ -112,7 +112,7 @@ def test_n_iter_counts_the_mean_updates_and_max_iter_caps_them():
     one = kmeans(X, start, max_iter=1)
     assert one.n_iter == 1 and not one.converged and len(one.inertia) == 2
     none = kmeans(X, start, max_iter=0)
-    assert none.n_iter == 0 and not none.converged and len(none.inertia) == 1
+    assert none.n_iter == 0 and none.converged is False and len(none.inertia) == 1
     np.testing.assert_array_equal(none.means, start)
 
 

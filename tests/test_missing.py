@@ -439,8 +439,14 @@ def test_a_row_with_nothing_observed_adds_nothing_to_the_loglik_and_warns_of_not
     np.testing.assert_allclose(observed_loglik(np.r_[X, [[np.nan, np.nan]]], mix), ll, rtol=1e-14)
 
 
-def test_posterior_missing_accepts_a_column_missing_everywhere(rng):
+def test_posterior_and_density_accept_a_column_missing_everywhere(rng):
     mix = random_mixture(rng, 2, 2)
     X = np.array([[0.5, np.nan], [-1.0, np.nan]])
     marginal = Mixture(mix.weights, mix.means[:, :1], mix.covariances[:, :1, :1])
     np.testing.assert_allclose(posterior_missing(X, mix), marginal.posterior(X[:, :1]), rtol=1e-12)
+    np.testing.assert_allclose(observed_logpdf(X, mix), marginal.logpdf(X[:, :1]), rtol=1e-12)
+
+
+def test_mean_impute_fills_each_column_with_its_own_mean():
+    X = np.array([[1.0, np.nan], [3.0, 10.0], [np.nan, 20.0]])
+    np.testing.assert_array_equal(mean_impute(X), [[1.0, 15.0], [3.0, 10.0], [2.0, 20.0]])

@@ -72,3 +72,11 @@ def test_bic_minus_aic_is_p_times_ln_n_minus_2(rng):
     p = (3 - 1) + 3 * 2 + 3 * 3          # weights, means, full 2x2 covariances: 17
     np.testing.assert_allclose(bic(X, mix) - aic(X, mix), p * (np.log(300) - 2), rtol=1e-9)
     np.testing.assert_allclose(aic(X, mix), -2 * mix.loglik(X) + 2 * p, rtol=1e-12)
+
+
+@pytest.mark.parametrize("kind, p", [("full", 2 + 6 + 9), ("diag", 2 + 6 + 6), ("spherical", 2 + 6 + 3),
+                                     ("tied", 2 + 6 + 3), ("fixed", 2 + 6)])
+def test_parameter_counts_by_hand_are_integers(kind, p):
+    """m = 3, d = 2: 2 free weights, 6 mean entries, then full 3 x 3, diag 3 x 2, spherical 3, tied 3, fixed 0."""
+    count = n_parameters(3, 2, kind)
+    assert count == p and isinstance(count, int)
