@@ -338,6 +338,9 @@ DOOR = {
                                              ValueError, "fixed_covariances must be 3-dimensional, got shape (2, 2)"),
     "m_step fixed_weights 2-D": (lambda: emlib.m_step(X4(), RESP, fixed_weights=np.ones((2, 1)) / 2), ValueError,
                                  "fixed_weights must be 1-dimensional, got shape (2, 1)"),
+    "missing X too large": (lambda: M.observed_logpdf(np.array([[0.0, np.nan], [1.0, 1.0], [1e200, np.nan]]), mix2()),
+                            ValueError, "the density of the observed part of sample X[2] is not representable even "
+                                        "in log space (its values are too large for float64 arithmetic); rescale X"),
     "em_missing m > informative n": (lambda: emlib.em_missing(np.array([[0.0, np.nan], [np.nan, np.nan], [1.0, 2.0]]),
                                                               mix2(), sample_weight=[1.0, 1.0, 0.0]),
                                      ValueError,
