@@ -295,3 +295,15 @@ def test_variance_only_kinds_from_a_correlated_start_equal_the_readable_loop(kin
         mix = m_step(X, resp, covariance=kind, fixed_covariances=start.covariances)
     np.testing.assert_allclose(result.mixture.means, mix.means, atol=1e-9)
     np.testing.assert_allclose(result.mixture.covariances, mix.covariances, atol=1e-9)
+
+
+def test_the_default_stopping_rule_is_100_iterations_or_a_change_below_1e_6_per_sample():
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(0, 1, 200), rng.normal(1.0, 1, 200)]      # two overlapping clusters: slow EM
+    init = Mixture.univariate([0.5, 0.5], [-1.0, 2.0], [1.0, 1.0])
+    capped = em(X, init)
+    assert capped.n_iter == 100 and not capped.converged
+    free = em(X, init, max_iter=1000)
+    changes = np.abs(np.diff(free.loglik)) / X.size
+    assert free.converged and free.n_iter > 100
+    assert changes[-1] < 1e-6 and np.all(changes[:-1] >= 1e-6)
