@@ -8,7 +8,7 @@ FIRST  := notebooks/00_course_map.ipynb
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: lab test test-unit test-notebooks notebooks exercises grade bench mutate slides html test-browser clean help
+.PHONY: lab test test-unit test-notebooks notebooks exercises grade bench mutate mutate-course slides html test-browser clean help
 
 help:
 	@echo "make lab        set up .venv (first time) and open the course in JupyterLab"
@@ -63,6 +63,16 @@ mutate: $(STAMP)
 	@$(BIN)/python -c "import mutmut" 2>/dev/null || $(BIN)/python -m pip install --quiet -e ".[mutate]"
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/mutmut run --max-children $(JOBS) $(MUTANTS) > mutants.log 2>&1 || { tail -c 2000 mutants.log; exit 1; }
 	$(BIN)/python tools/mutation_score.py --survivors
+
+# The same for the course tooling (emlib/course/checks, grade), measured without a target.
+mutate-course: $(STAMP)
+	@$(BIN)/python -c "import mutmut" 2>/dev/null || $(BIN)/python -m pip install --quiet -e ".[mutate]"
+	mkdir -p build/mutate-course
+	cp -r emlib tests tools solutions exercises build/mutate-course/
+	cp tools/mutmut-course.toml build/mutate-course/pyproject.toml
+	cd build/mutate-course && OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+	  ../../$(BIN)/mutmut run --max-children $(JOBS) $(MUTANTS) > mutants.log 2>&1 || { tail -c 2000 mutants.log; exit 1; }
+	cd build/mutate-course && ../../$(BIN)/python tools/mutation_score.py
 
 # Offline reveal.js decks of the lecture notebooks in site/slides/ (reveal.js from npm, once, into build/).
 slides: $(STAMP)
