@@ -341,6 +341,19 @@ DOOR = {
     "missing X too large": (lambda: M.observed_logpdf(np.array([[0.0, np.nan], [1.0, 1.0], [1e200, np.nan]]), mix2()),
                             ValueError, "the density of the observed part of sample X[2] is not representable even "
                                         "in log space (its values are too large for float64 arithmetic); rescale X"),
+    "em_missing init": (lambda: emlib.em_missing(np.array([[0.0, np.nan], [np.nan, 1.0]]), 3), TypeError,
+                        "init must be an emlib.Mixture (e.g. from init_kmeans_pp(mean_impute(X), m, rng)), got int"),
+    "em_missing X too large": (lambda: emlib.em_missing(np.array([[0.0, np.nan], [np.nan, 1.0], [1e200, np.nan]]),
+                                                        mix2()),
+                               ValueError, "the density of the observed part of sample X[2] is not representable "
+                                           "even in log space (its values are too large for float64 arithmetic); "
+                                           "rescale X"),
+    "em_missing m > informative n unweighted": (lambda: emlib.em_missing(np.array([[0.0, np.nan], [np.nan, np.nan],
+                                                                                   [np.nan, 1.0]]),
+                                                                         Mixture([1 / 3] * 3, np.zeros((3, 2)),
+                                                                                 np.broadcast_to(np.eye(2), (3, 2, 2)))),
+                                                ValueError, "init has 3 components but X has only 2 samples with an "
+                                                            "observed feature; use m <= 2"),
     "em_missing m > informative n": (lambda: emlib.em_missing(np.array([[0.0, np.nan], [np.nan, np.nan], [1.0, 2.0]]),
                                                               mix2(), sample_weight=[1.0, 1.0, 0.0]),
                                      ValueError,

@@ -450,3 +450,40 @@ def test_posterior_and_density_accept_a_column_missing_everywhere(rng):
 def test_mean_impute_fills_each_column_with_its_own_mean():
     X = np.array([[1.0, np.nan], [3.0, 10.0], [np.nan, 20.0]])
     np.testing.assert_array_equal(mean_impute(X), [[1.0, 15.0], [3.0, 10.0], [2.0, 20.0]])
+
+
+@pytest.mark.parametrize("kind", ["full", "diag"])
+def test_no_complete_row_at_all_still_equals_the_readable_steps(kind, rng):
+    """Every row misses something: the pass has no complete block, only patterns."""
+    X = random_mixture(rng, 2, 3).sample(200, rng)[0]
+    X[np.arange(200), rng.integers(0, 3, 200)] = np.nan
+    start = init_kmeans_pp(mean_impute(X), 2, rng, covariance=kind)
+    fast = em_missing(X, start, covariance=kind, tol=0, max_iter=2)
+    mix = start
+    for t in range(2):
+        resp, x_hat, C, ll = e_step_missing(X, mix)
+        np.testing.assert_allclose(fast.loglik[t], ll, rtol=1e-12)
+        mix = m_step_missing(resp, x_hat, C, covariance=kind)
+    np.testing.assert_allclose(fast.mixture.means, mix.means, atol=1e-10)
+    np.testing.assert_allclose(fast.mixture.covariances, mix.covariances, atol=1e-10)
+
+
+def test_em_missing_is_shift_invariant_far_from_the_origin(rng):
+    """The centre of the features is the mean of each column's observed values (see em's test)."""
+    X = delete_at_random(three_gaussians(400, rng)[0], 0.3, rng)
+    start = init_kmeans_pp(mean_impute(X), 3, rng)
+    near = em_missing(X, start, tol=0, max_iter=10)
+    far = em_missing(X + 1e6, Mixture(start.weights, start.means + 1e6, start.covariances), tol=0, max_iter=10)
+    np.testing.assert_allclose(far.mixture.means - 1e6, near.mixture.means, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(far.mixture.covariances, near.mixture.covariances, rtol=1e-8, atol=0)
+    np.testing.assert_allclose(far.loglik, near.loglik, rtol=1e-9)
+
+
+def test_em_missing_stops_by_the_same_default_rule_as_em():
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(0, 1, 200), rng.normal(1.0, 1, 200)][:, None]   # see test_em's stopping-rule test
+    init = Mixture.univariate([0.5, 0.5], [-1.0, 2.0], [1.0, 1.0])
+    capped = em_missing(X, init)
+    assert capped.n_iter == 100 and not capped.converged
+    free = em_missing(X, init, max_iter=1000)
+    assert free.converged and free.n_iter == em(X, init, max_iter=1000).n_iter > 100
