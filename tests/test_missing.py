@@ -186,6 +186,9 @@ def test_equals_em_when_nothing_is_missing(rng):
             np.testing.assert_allclose(mb.means, ma.means, atol=1e-10)
             np.testing.assert_allclose(mb.covariances, ma.covariances, atol=1e-10)
         np.testing.assert_allclose(b.responsibilities, a.responsibilities, atol=1e-10)
+        # the same centring and the same pass: the same numbers to the last bit (see _Prepared)
+        np.testing.assert_array_equal(b.loglik, a.loglik)
+        np.testing.assert_array_equal(b.mixture.covariances, a.mixture.covariances)
 
 
 # --- invariants -----------------------------------------------------------------------------------
