@@ -307,3 +307,15 @@ def test_the_default_stopping_rule_is_100_iterations_or_a_change_below_1e_6_per_
     changes = np.abs(np.diff(free.loglik)) / X.size
     assert free.converged and free.n_iter > 100
     assert changes[-1] < 1e-6 and np.all(changes[:-1] >= 1e-6)
+
+
+def test_scaling_every_sample_weight_scales_the_loglik_and_nothing_else(rng):
+    """w_i -> c w_i multiplies l by c; the per-sample l (mean_loglik, the stopping rule) is unchanged."""
+    X, _ = three_gaussians(300, rng)
+    init = init_kmeans_pp(X, 3, rng)
+    plain = em(X, init, tol=1e-8)
+    tripled = em(X, init, tol=1e-8, sample_weight=np.full(300, 3.0))
+    assert plain.converged and tripled.n_iter == plain.n_iter
+    np.testing.assert_allclose(tripled.loglik, 3 * plain.loglik, rtol=1e-12)
+    np.testing.assert_allclose(tripled.mean_loglik, plain.mean_loglik, rtol=1e-12)
+    np.testing.assert_allclose(tripled.mixture.covariances, plain.mixture.covariances, rtol=1e-10, atol=1e-12)
