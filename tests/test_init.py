@@ -88,3 +88,24 @@ def test_init_from_data_default_is_the_data_variance_and_m_equal_n_uses_every_sa
     mix = init_from_data(X, 6, 3)                                # variance_scale defaults to 1
     np.testing.assert_array_equal(mix.covariances[0], np.diag(X.var(axis=0)))
     assert sorted(map(tuple, mix.means)) == sorted(map(tuple, X))   # drawn without replacement
+
+
+def test_kmeans_pp_with_m_equal_n_picks_every_sample_once():
+    """A chosen seed is at distance 0 from itself, so it is never drawn again."""
+    X = np.array([[0.0, 1.0], [3.0, 1.0], [5.0, 7.0], [9.0, 2.0], [4.0, 4.0], [8.0, 8.0]])
+    for seed in range(10):
+        assert sorted(kmeans_pp_indices(X, 6, seed)) == list(range(6))
+
+
+def test_init_kmeans_pp_averages_the_samples_nearest_each_seed(rng):
+    X = rng.normal(size=(60, 2)) + [5.0, -3.0]                      # away from the origin
+    seeds = kmeans_pp_indices(X, 4, 11)
+    nearest = np.argmin(((X[:, None, :] - X[seeds][None, :, :]) ** 2).sum(axis=2), axis=1)
+    expected = np.array([X[nearest == k].mean(axis=0) for k in range(4)])
+    np.testing.assert_allclose(init_kmeans_pp(X, 4, 11).means, expected, rtol=1e-12)
+
+
+def test_init_kmeans_pp_gives_a_lone_sample_the_default_reg():
+    X = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    mix = init_kmeans_pp(X, 3, 0)
+    np.testing.assert_array_equal(mix.covariances, np.broadcast_to(1e-6 * np.eye(2), (3, 2, 2)))

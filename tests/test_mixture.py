@@ -122,3 +122,24 @@ def test_subset_keeps_the_chosen_components_and_renormalises():
     np.testing.assert_array_equal(sub.means, [[2.0], [0.0]])
     np.testing.assert_array_equal(sub.covariances, [[[3.0]], [[1.0]]])
     np.testing.assert_array_equal(mix.subset(np.array([False, True, True])).weights, [0.5, 0.5])
+
+
+def test_a_row_of_values_is_read_as_samples_of_a_one_dimensional_mixture():
+    mix = Mixture.univariate([0.3, 0.7], [0.0, 2.0], [1.0, 0.5])
+    np.testing.assert_array_equal(mix.logpdf(np.array([[0.0, 1.0, 2.0]])), mix.logpdf([0.0, 1.0, 2.0]))
+    np.testing.assert_array_equal(mix.logpdf(np.array([[1.5]])), mix.logpdf([1.5]))
+    with pytest.raises(ValueError, match=r"X must have 1 feature\(s\) \(columns\) to match the mixture, got shape \(2, 3\)"):
+        mix.logpdf(np.zeros((2, 3)))
+    two = Mixture([1.0], [[0.0, 0.0]], [np.eye(2)])
+    with pytest.raises(ValueError, match=r"X must have 2 feature\(s\) \(columns\) to match the mixture, got shape \(1, 3\)"):
+        two.logpdf(np.zeros((1, 3)))
+
+
+def test_a_zero_weight_gives_minus_inf_without_a_warning():
+    import warnings
+    mix = Mixture.univariate([1.0, 0.0], [0.0, 2.0], [1.0, 1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        joint = mix.weighted_logpdf([0.0, 1.0])
+        np.testing.assert_allclose(mix.logpdf([0.0, 1.0]), joint[:, 0])
+    assert np.all(joint[:, 1] == -np.inf)
