@@ -354,6 +354,8 @@ DOOR = {
                                                                                  np.broadcast_to(np.eye(2), (3, 2, 2)))),
                                                 ValueError, "init has 3 components but X has only 2 samples with an "
                                                             "observed feature; use m <= 2"),
+    "missing X 1-D refused": (lambda: M.check_data_missing(np.zeros(3), allow_1d=False), ValueError,
+                              "X must be 2-dimensional, got shape (3,)"),
     "em_missing m > informative n": (lambda: emlib.em_missing(np.array([[0.0, np.nan], [np.nan, np.nan], [1.0, 2.0]]),
                                                               mix2(), sample_weight=[1.0, 1.0, 0.0]),
                                      ValueError,

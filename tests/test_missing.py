@@ -440,6 +440,21 @@ def test_a_row_with_nothing_observed_adds_nothing_to_the_loglik_and_warns_of_not
     np.testing.assert_allclose(ll_blank, ll, rtol=1e-14)
     np.testing.assert_allclose(resp_blank[-1], mix.weights, rtol=1e-14)   # nothing seen: the prior
     np.testing.assert_allclose(observed_loglik(np.r_[X, [[np.nan, np.nan]]], mix), ll, rtol=1e-14)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                      # the fast path too
+        np.testing.assert_allclose(observed_logpdf(X, mix).sum(), ll, rtol=1e-14)
+
+
+def test_em_missing_reads_a_1d_array_as_one_feature_and_keeps_its_kind_and_weights(rng):
+    x = np.r_[rng.normal(0, 1, 50), rng.normal(5, 1, 50), [np.nan, np.nan]]
+    w = np.full(x.size, 2.0)
+    init = Mixture.univariate([0.5, 0.5], [0.0, 5.0], [1.0, 1.0])
+    flat = em_missing(x, init, covariance="diag", tol=0, max_iter=5, sample_weight=w)
+    column = em_missing(x[:, None], init, covariance="diag", tol=0, max_iter=5)
+    assert flat.covariance == "diag"
+    np.testing.assert_allclose(flat.loglik, 2 * column.loglik, rtol=1e-12)
+    np.testing.assert_allclose(flat.mean_loglik, column.mean_loglik, rtol=1e-12)
+    np.testing.assert_allclose(flat.mixture.means, column.mixture.means, rtol=1e-12)
 
 
 def test_posterior_and_density_accept_a_column_missing_everywhere(rng):
