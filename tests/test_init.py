@@ -109,3 +109,16 @@ def test_init_kmeans_pp_gives_a_lone_sample_the_default_reg():
     X = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
     mix = init_kmeans_pp(X, 3, 0)
     np.testing.assert_array_equal(mix.covariances, np.broadcast_to(1e-6 * np.eye(2), (3, 2, 2)))
+
+
+def test_init_from_labels_takes_integral_floats_and_gives_a_lone_sample_the_default_reg():
+    X = np.array([[0.0, 0.0], [2.0, 0.0], [9.0, 9.0]])
+    mix = init_from_labels(X, [0.0, 0.0, 1.0])
+    np.testing.assert_array_equal(mix.means, [[1.0, 0.0], [9.0, 9.0]])
+    np.testing.assert_array_equal(mix.covariances[1], 1e-6 * np.eye(2))
+
+
+def test_kmeans_pp_never_seeds_a_copy_of_a_seed_while_another_value_is_left():
+    X = np.array([[0.0], [0.0], [0.0], [0.1]])          # a total squared distance below 1
+    for seed in range(20):
+        assert sorted(X[kmeans_pp_indices(X, 2, seed), 0]) == [0.0, 0.1]

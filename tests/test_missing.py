@@ -449,9 +449,9 @@ def test_em_missing_reads_a_1d_array_as_one_feature_and_keeps_its_kind_and_weigh
     x = np.r_[rng.normal(0, 1, 50), rng.normal(5, 1, 50), [np.nan, np.nan]]
     w = np.full(x.size, 2.0)
     init = Mixture.univariate([0.5, 0.5], [0.0, 5.0], [1.0, 1.0])
-    flat = em_missing(x, init, covariance="diag", tol=0, max_iter=5, sample_weight=w)
-    column = em_missing(x[:, None], init, covariance="diag", tol=0, max_iter=5)
-    assert flat.covariance == "diag"
+    flat = em_missing(x, init, covariance="diag", tol=1e-9, max_iter=500, sample_weight=w)
+    column = em_missing(x[:, None], init, covariance="diag", tol=1e-9, max_iter=500)
+    assert flat.covariance == "diag" and flat.converged and flat.n_iter == column.n_iter
     np.testing.assert_allclose(flat.loglik, 2 * column.loglik, rtol=1e-12)
     np.testing.assert_allclose(flat.mean_loglik, column.mean_loglik, rtol=1e-12)
     np.testing.assert_allclose(flat.mixture.means, column.mixture.means, rtol=1e-12)
@@ -505,3 +505,15 @@ def test_em_missing_stops_by_the_same_default_rule_as_em():
     assert capped.n_iter == 100 and not capped.converged
     free = em_missing(X, init, max_iter=1000)
     assert free.converged and free.n_iter == em(X, init, max_iter=1000).n_iter > 100
+
+
+def test_em_missing_honours_fix_weights_min_weight_and_callback_as_em_does(rng):
+    X, _ = three_gaussians(300, rng)
+    init = Mixture([0.5, 0.3, 0.2], [[0.0, 0.0], [3.0, 3.0], [1e3, 1e3]], np.broadcast_to(4 * np.eye(2), (3, 2, 2)))
+    seen = []
+    kwargs = dict(tol=0, max_iter=4, fix_weights=True, min_weight=0.01)
+    a = em(X, init, **kwargs)
+    b = em_missing(X, init, callback=lambda t, mix, ll: seen.append(t), **kwargs)
+    assert b.mixture.n_components == a.mixture.n_components == 2 and seen == list(range(5))
+    np.testing.assert_allclose(b.mixture.weights, [0.625, 0.375], rtol=1e-15)   # 0.5 and 0.3, renormalised
+    np.testing.assert_array_equal(b.loglik, a.loglik)
