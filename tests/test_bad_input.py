@@ -360,6 +360,10 @@ DOOR = {
                                  "init has 2 feature(s) but X has 1 (shape (3, 1))"),
     "labels text": (lambda: emlib.init_from_labels(X4(), ["a", "b", "a", "b"]), TypeError,
                     "labels must hold real numbers, got dtype <U1"),
+    "weights timedelta": (mixture_with(weights=np.array([1, 1], dtype="m8[s]")), TypeError,
+                          "weights must hold real numbers, got dtype timedelta64[s]"),
+    "resp negative only": (lambda: emlib.update_weights([[-0.5, 0.75, 0.75]]), ValueError,
+                           "resp must hold probabilities in [0, 1]"),
     "em_missing m > informative n": (lambda: emlib.em_missing(np.array([[0.0, np.nan], [np.nan, np.nan], [1.0, 2.0]]),
                                                               mix2(), sample_weight=[1.0, 1.0, 0.0]),
                                      ValueError,
@@ -382,6 +386,7 @@ def test_each_check_at_the_door_names_its_argument(case):
 
 def test_every_door_case_is_accepted_once_the_argument_is_good():
     """The table's good values are good: the checks above fail for the bad argument alone."""
+    np.testing.assert_array_equal(emlib.update_weights([[1 + 1e-12, -1e-12]]), [1 + 1e-12, -1e-12])  # within 1e-12
     Mixture(**GOOD_MIXTURE)
     em_with()()
     emlib.update_covariances(X4(), RESP, mix2().means)
