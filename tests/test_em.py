@@ -319,3 +319,14 @@ def test_scaling_every_sample_weight_scales_the_loglik_and_nothing_else(rng):
     np.testing.assert_allclose(tripled.loglik, 3 * plain.loglik, rtol=1e-12)
     np.testing.assert_allclose(tripled.mean_loglik, plain.mean_loglik, rtol=1e-12)
     np.testing.assert_allclose(tripled.mixture.covariances, plain.mixture.covariances, rtol=1e-10, atol=1e-12)
+
+
+def test_callback_gets_each_iterate_and_keep_history_false_keeps_none(rng):
+    X, _ = three_gaussians(200, rng)
+    init = init_kmeans_pp(X, 3, rng)
+    seen = []
+    kept = em(X, init, tol=0, max_iter=3, callback=lambda t, mix, ll: seen.append(mix))
+    assert len(seen) == 4 and all(a is b for a, b in zip(seen, kept.history))
+    lean = em(X, init, tol=0, max_iter=3, keep_history=False)
+    assert lean.history == ()
+    np.testing.assert_array_equal(lean.mixture.means, kept.mixture.means)
