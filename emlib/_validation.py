@@ -129,9 +129,10 @@ def check_float(value, name: str, *, minimum: float | None = None, allow_none: b
     return value
 
 
-def check_covariance_kind(kind) -> str:
-    if kind not in COVARIANCE_KINDS:
-        raise ValueError(f"covariance must be one of {', '.join(map(repr, COVARIANCE_KINDS))}; got {kind!r}")
+def check_covariance_kind(kind, name: str = "covariance", allowed: tuple[str, ...] = COVARIANCE_KINDS) -> str:
+    """The covariance kind, one of ``allowed`` (default: every kind emlib fits)."""
+    if not isinstance(kind, str) or kind not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {kind!r}")
     return kind
 
 
@@ -142,3 +143,26 @@ def check_rng(rng) -> np.random.Generator:
     if rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, bool)):
         return np.random.default_rng(rng)
     raise TypeError(f"rng must be a numpy.random.Generator or an int seed, got {_describe(rng)}")
+
+
+def check_mixture(mixture, d: int | None = None, name: str = "mixture", hint: str = ""):
+    """An :class:`emlib.Mixture` (with ``d`` features, when given); ``hint`` says where to get one."""
+    from .mixture import Mixture                      # mixture.py validates with this module
+
+    if not isinstance(mixture, Mixture):
+        where = f" (e.g. from {hint})" if hint else ""
+        raise TypeError(f"{name} must be an emlib.Mixture{where}, got {type(mixture).__name__}")
+    if d is not None and mixture.n_features != d:
+        raise ValueError(f"{name} has {mixture.n_features} feature(s) but X has {d}")
+    return mixture
+
+
+def check_labels(labels, name: str) -> np.ndarray:
+    """Non-negative integer labels of any shape, returned flat as int64."""
+    arr = np.asarray(labels)
+    if arr.dtype.kind not in "iub":
+        raise TypeError(f"{name} must hold integer labels, got dtype {arr.dtype}")
+    if arr.size and arr.min() < 0:
+        raise ValueError(f"{name} must be non-negative integers (select the samples to score first, "
+                         f"e.g. labels[mask]), got minimum {arr.min()}")
+    return arr.ravel().astype(np.int64, copy=False)

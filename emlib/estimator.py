@@ -135,10 +135,10 @@ class GaussianMixtureEM:
         return float(np.mean(self.score_samples(X)))
 
     def bic(self, X) -> float:
-        return bic(X, self._fitted(), self.covariance)
+        return bic(X, self._fitted())
 
     def aic(self, X) -> float:
-        return aic(X, self._fitted(), self.covariance)
+        return aic(X, self._fitted())
 
     def sample(self, n_samples: int = 1, rng=None) -> tuple[np.ndarray, np.ndarray]:
         """Draw (X, z) from the fitted mixture."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import as_float_array, check_data, check_finite, check_int, check_rng
+from ._validation import as_float_array, check_covariance_kind, check_data, check_finite, check_int, check_rng
 
 LOG_2PI = np.log(2.0 * np.pi)
 
@@ -40,6 +40,23 @@ def logsumexp_rows(a: np.ndarray) -> np.ndarray:
         return safe + np.log(np.sum(np.exp(a - safe[:, None]), axis=1))
 
 
+def _check_structure(cov: np.ndarray, kind: str) -> None:
+    """Refuse covariances (m, d, d) that the covariance kind does not allow (relative tolerance 1e-10)."""
+    m, d, _ = cov.shape
+    scale = np.maximum(np.abs(cov).max(), np.finfo(float).tiny)
+    diag = np.diagonal(cov, axis1=1, axis2=2)                       # (m, d)
+    off = cov[:, ~np.eye(d, dtype=bool)]
+    if kind in ("diag", "spherical") and off.size and np.abs(off).max() > 1e-10 * scale:
+        raise ValueError(f"covariances must be diagonal for kind={kind!r}, got off-diagonal entries up to "
+                         f"{np.abs(off).max():.3g}; use kind='full' for correlated features")
+    if kind == "spherical" and np.abs(diag - diag[:, :1]).max() > 1e-10 * scale:
+        raise ValueError("covariances must be sigma_k^2 I (equal diagonal entries) for kind='spherical'; "
+                         "use kind='diag' for one variance per feature")
+    if kind == "tied" and np.abs(cov - cov[:1]).max() > 1e-10 * scale:
+        raise ValueError("covariances must be one matrix shared by every component for kind='tied'; "
+                         "use kind='full' for one matrix per component")
+
+
 @dataclass(frozen=True, eq=False)
 class Mixture:
     """A mixture of m Gaussians in d dimensions.
@@ -52,6 +69,14 @@ class Mixture:
         Component means mu_k.
     covariances : array-like of shape (m, d, d)
         Component covariance matrices Sigma_k, symmetric positive definite.
+    kind : {"full", "diag", "spherical", "tied", "fixed"}, default "full"
+        The covariance kind: which covariances the model allows, and so how
+        many free parameters it has (:func:`emlib.n_parameters`, BIC, AIC
+        read it from here). "diag" needs diagonal matrices, "spherical"
+        sigma_k^2 I, "tied" one matrix shared by all components, "full" any;
+        "fixed" means the covariances are known, not estimated (no free
+        covariance parameter). :func:`emlib.em` and :func:`emlib.m_step`
+        return mixtures of the kind they fitted.
 
     Attributes (derived, read-only)
     -------------------------------
@@ -63,6 +88,7 @@ class Mixture:
     weights: np.ndarray
     means: np.ndarray
     covariances: np.ndarray
+    kind: str = "full"
     cholesky: np.ndarray = field(init=False, repr=False)
     log_det: np.ndarray = field(init=False, repr=False)
     precisions: np.ndarray = field(init=False, repr=False)
@@ -96,6 +122,7 @@ class Mixture:
             raise ValueError(f"covariances[{k}] is not symmetric (relative asymmetry {worst[k]:.3g}); "
                              "expected symmetric positive definite matrices")
         cov = 0.5 * (cov + np.swapaxes(cov, 1, 2))
+        _check_structure(cov, check_covariance_kind(self.kind, "kind"))
         try:
             chol = np.linalg.cholesky(cov)
         except np.linalg.LinAlgError:
@@ -122,8 +149,12 @@ class Mixture:
 
     # --- alternative constructors -------------------------------------------------
     @classmethod
-    def univariate(cls, weights, means, variances) -> "Mixture":
-        """A 1-D mixture from m weights, m means and m variances sigma_k^2 (shapes (m,))."""
+    def univariate(cls, weights, means, variances, kind: str = "full") -> "Mixture":
+        """A 1-D mixture from m weights, m means and m variances sigma_k^2 (shapes (m,)).
+
+        In one dimension "full", "diag" and "spherical" coincide; ``kind`` says
+        which one was fitted ("tied": all variances equal; "fixed": known).
+        """
         w = as_float_array(weights, "weights", 1)
         mu = as_float_array(means, "means", 1)
         var = as_float_array(variances, "variances", 1)
@@ -133,7 +164,7 @@ class Mixture:
         check_finite(var, "variances")
         if np.any(var <= 0):
             raise ValueError(f"variances must be positive, got {var}")
-        return cls(w, mu[:, None], var[:, None, None])
+        return cls(w, mu[:, None], var[:, None, None], kind)
 
     # --- sizes ----------------------------------------------------------------------
     @property
@@ -148,7 +179,7 @@ class Mixture:
 
     def __repr__(self) -> str:
         with np.printoptions(precision=4, suppress=True):
-            return (f"Mixture(m={self.n_components}, d={self.n_features},\n"
+            return (f"Mixture(m={self.n_components}, d={self.n_features}, kind={self.kind!r},\n"
                     f"  weights={self.weights},\n  means={self.means.tolist() if self.n_features > 1 else self.means.ravel()})")
 
     def _check_X(self, X) -> np.ndarray:
@@ -236,8 +267,28 @@ class Mixture:
         return X, z
 
     # --- conveniences -------------------------------------------------------------------
+    def as_kind(self, kind: str) -> "Mixture":
+        """The nearest mixture of the covariance kind ``kind``: a start that belongs to the family.
+
+        full and fixed keep the covariances; diag keeps the diagonal of each
+        Sigma_k; spherical replaces it by its average, sigma_k^2 = trace(Sigma_k) / d;
+        tied shares the weighted average sum_k rho_k Sigma_k (covariances that
+        are already equal are kept as they are). Weights and means are unchanged.
+        """
+        kind = check_covariance_kind(kind, "kind")
+        cov, d = self.covariances, self.n_features
+        if kind in ("diag", "spherical"):
+            var = np.diagonal(cov, axis1=1, axis2=2)                          # (m, d)
+            if kind == "spherical":
+                var = np.repeat(var.mean(axis=1, keepdims=True), d, axis=1)
+            cov = var[:, :, None] * np.eye(d)
+        elif kind == "tied" and np.any(cov != cov[:1]):
+            cov = np.broadcast_to(np.einsum("k,kab->ab", self.weights, cov), cov.shape)
+        return Mixture(self.weights, self.means, cov, kind)
+
     def with_weights(self, weights) -> "Mixture":
-        return Mixture(weights, self.means, self.covariances)
+        """The same components with other weights, shape (m,)."""
+        return Mixture(weights, self.means, self.covariances, self.kind)
 
     def subset(self, keep) -> "Mixture":
         """The mixture restricted to the components in ``keep``, weights renormalised."""
@@ -245,4 +296,4 @@ class Mixture:
         w = self.weights[keep]
         if w.size == 0 or not w.sum() > 0:
             raise ValueError("subset must keep at least one component of positive weight")
-        return Mixture(w / w.sum(), self.means[keep], self.covariances[keep])
+        return Mixture(w / w.sum(), self.means[keep], self.covariances[keep], self.kind)

@@ -117,3 +117,36 @@ def test_unknown_covariance_kind_lists_the_allowed_ones(rng):
     resp = np.full((5, 2), 0.5)
     with pytest.raises(ValueError, match="'full', 'diag', 'spherical', 'tied', 'fixed'"):
         m_step(X, resp, covariance="ful")
+
+
+# --- one M-step for every path -------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["full", "diag", "spherical", "tied"])
+def test_m_step_with_integer_sample_weights_equals_repeating_the_samples(kind):
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(40, 2)) * [1.0, 3.0]
+    resp = rng.dirichlet(np.ones(3), size=40)
+    w = rng.integers(0, 4, size=40).astype(float)
+    weighted = m_step(X, resp, covariance=kind, sample_weight=w)
+    repeated = m_step(np.repeat(X, w.astype(int), axis=0), np.repeat(resp, w.astype(int), axis=0), covariance=kind)
+    assert weighted.kind == repeated.kind == kind
+    np.testing.assert_allclose(weighted.weights, repeated.weights, rtol=1e-12)
+    np.testing.assert_allclose(weighted.means, repeated.means, rtol=1e-12)
+    np.testing.assert_allclose(weighted.covariances, repeated.covariances, rtol=1e-10)
+
+
+def test_m_step_refuses_a_negative_sample_weight_by_name():
+    X = np.arange(6.0).reshape(3, 2)
+    resp = np.full((3, 2), 0.5)
+    with pytest.raises(ValueError, match="sample_weight must be non-negative"):
+        m_step(X, resp, sample_weight=[1.0, -1.0, 5.0])
+
+
+def test_every_m_step_looks_its_kind_up_in_one_table():
+    from emlib.steps import COVARIANCE_UPDATES, covariances_from_scatter
+    scatter = np.array([[[4.0, 1.0], [1.0, 2.0]], [[2.0, 0.0], [0.0, 6.0]]])
+    nk = np.array([2.0, 2.0])
+    np.testing.assert_allclose(COVARIANCE_UPDATES["full"](scatter, nk), scatter / 2)
+    np.testing.assert_allclose(COVARIANCE_UPDATES["diag"](scatter, nk)[0], np.diag([2.0, 1.0]))
+    np.testing.assert_allclose(COVARIANCE_UPDATES["spherical"](scatter, nk)[1], 2.0 * np.eye(2))
+    np.testing.assert_allclose(COVARIANCE_UPDATES["tied"](scatter, nk)[0], scatter.sum(0) / 4)
+    np.testing.assert_allclose(covariances_from_scatter(scatter, nk, "full", 0.5), scatter / 2 + 0.5 * np.eye(2))

@@ -31,6 +31,7 @@ Shapes: n pixels, m layers; ``flow`` is (n, 2), ``design`` phi is (n, 3).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from scipy import ndimage
@@ -43,7 +44,8 @@ from .._validation import (
     check_responsibilities,
 )
 from ..mixture import LOG_2PI, logsumexp_rows
-from ..steps import COLLAPSE_MESSAGE, COLLAPSE_THRESHOLD, update_weights
+from ..em import iterate, loglik_change_below
+from ..steps import check_collapse, covariances_from_scatter, update_weights
 
 
 @dataclass(frozen=True, eq=False)
@@ -191,12 +193,7 @@ def motion_e_step(flow, design, model: AffineMotionMixture) -> tuple[np.ndarray,
     return np.exp(log_joint - log_p[:, None]), float(np.sum(log_p))
 
 
-def _layer_totals(resp):
-    nk = resp.sum(axis=0)
-    dead = np.flatnonzero(nk < COLLAPSE_THRESHOLD)
-    if dead.size:
-        raise ValueError(COLLAPSE_MESSAGE.format(ks=dead.tolist()))
-    return nk
+LAYER_REMEDY = "Use fewer layers, or start from other labels or responsibilities."
 
 
 def update_affine_params(flow, design, resp) -> np.ndarray:
@@ -217,7 +214,7 @@ def update_affine_params(flow, design, resp) -> np.ndarray:
     """
     F, Phi = _check_flow_design(flow, design)
     resp = check_responsibilities(resp, F.shape[0])
-    _layer_totals(resp)
+    check_collapse(resp.sum(axis=0), LAYER_REMEDY)
     gram = np.einsum("nk,na,nb->kab", resp, Phi, Phi)                  # (m, 3, 3)
     rhs = np.einsum("nk,na,nc->kac", resp, Phi, F)                     # (m, 3, 2)
     try:
@@ -247,10 +244,10 @@ def update_motion_covariances(flow, design, resp, params, reg: float = 1e-6) -> 
     th = as_float_array(params, "params", 3)
     if th.shape != (resp.shape[1], 3, 2):
         raise ValueError(f"params must have shape (m, 3, 2) = ({resp.shape[1]}, 3, 2), got {th.shape}")
-    nk = _layer_totals(resp)
+    nk = check_collapse(resp.sum(axis=0), LAYER_REMEDY)
     resid = F[:, None, :] - affine_flow(th, Phi)
-    scatter = np.einsum("nk,nka,nkb->kab", resp, resid, resid)
-    return scatter / nk[:, None, None] + reg * np.eye(2)
+    scatter = np.einsum("nk,nka,nkb->kab", resp, resid, resid)          # S_k of the residuals
+    return covariances_from_scatter(scatter, nk, "full", reg)
 
 
 def motion_m_step(flow, design, resp, *, reg: float = 1e-6) -> AffineMotionMixture:
@@ -333,21 +330,17 @@ def em_motion(flow, design, init, *, max_iter: int = 100, tol: float = 1e-6,
         model = init
     else:
         model = motion_m_step(F, Phi, init, reg=reg)
-    n = F.shape[0]
-    resp, ll = motion_e_step(F, Phi, model)
-    logliks = [ll]
-    converged = False
-    n_iter = 0
-    for t in range(1, max_iter + 1):
-        model = motion_m_step(F, Phi, resp, reg=reg)
-        resp, ll = motion_e_step(F, Phi, model)
-        logliks.append(ll)
-        n_iter = t
-        if abs(logliks[-1] - logliks[-2]) / n < tol:
-            converged = True
-            break
-    return MotionEMResult(model=model, loglik=np.array(logliks), n_iter=n_iter, converged=converged,
-                          responsibilities=resp)
+    run = iterate(lambda layers: _MotionEvidence(*motion_e_step(F, Phi, layers)),
+                  lambda ev: motion_m_step(F, Phi, ev.resp, reg=reg), model, max_iter=max_iter,
+                  converged=loglik_change_below(tol, F.shape[0]), record=lambda ev: ev.loglik,
+                  keep_history=False)
+    return MotionEMResult(model=run.theta, loglik=np.array(run.records), n_iter=run.n_iter,
+                          converged=run.converged, responsibilities=run.evidence.resp)
+
+
+class _MotionEvidence(NamedTuple):
+    resp: np.ndarray
+    loglik: float
 
 
 def _pre_image(params_k: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

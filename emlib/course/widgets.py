@@ -120,12 +120,7 @@ def start_mixture(X, m: int, covariance: str, seed: int, init: str = "data") -> 
         return init_kmeans_pp(X, m, seed, covariance=covariance)
     if init != "data":
         raise ValueError(f"init must be one of {', '.join(map(repr, INITS))}; got {init!r}")
-    start = init_from_data(X, m, seed)
-    if covariance == "spherical":
-        d = start.n_features
-        var = np.trace(start.covariances, axis1=1, axis2=2) / d
-        start = Mixture(start.weights, start.means, var[:, None, None] * np.eye(d))
-    return start
+    return init_from_data(X, m, seed).as_kind(covariance)
 
 
 @dataclass

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ... import steps
+from ... import scoring
 from ...apps import segmentation
 from ...mixture import Mixture
 from ...selection import n_parameters
@@ -155,7 +156,7 @@ BIC_CASES = [
 def _bic_reference(values, counts, mixture):
     n = counts.sum()
     ll = counts @ mixture.logpdf(values[:, None])
-    return float(-2 * ll + n_parameters(mixture.n_components, 1) * np.log(n))
+    return float(-2 * ll + n_parameters(mixture.n_components, 1, "full") * np.log(n))
 
 
 @check("histogram_bic", reference=_bic_reference)
@@ -200,10 +201,10 @@ MERGE_CASES = [
 
 
 def _merge_reference(labels, truth, m, n_classes):
-    return segmentation.match_labels(labels, truth, many_to_one=True, n_labels=m, n_truth=n_classes)
+    return scoring.match_labels(labels, truth, many_to_one=True, n_labels=m, n_truth=n_classes)
 
 
-@check("merge_components", reference=_merge_reference, forbidden=(segmentation.match_labels,))
+@check("merge_components", reference=_merge_reference, forbidden=(scoring.match_labels,))
 def check_merge_components(merge_components):
     """Check ``merge_components(labels, truth, m, n_classes) -> (m,)``: each component's majority class."""
     for case in MERGE_CASES:

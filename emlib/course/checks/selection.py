@@ -36,7 +36,7 @@ BIC_CASES = [
 
 
 def _bic_reference(X, mixture):
-    return selection.bic(X, mixture, "full")
+    return selection.bic(X, mixture)
 
 
 @check("bic_score", reference=_bic_reference, forbidden=(selection.bic,))
