@@ -15,15 +15,48 @@ from matplotlib.patches import Ellipse
 
 from ..mixture import Mixture
 
-PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
-           "#bcbd22", "#7f7f7f")
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#000000", "#F0E442")
+"""Okabe and Ito's colour-blind-safe palette (blue, vermillion, bluish green, orange, reddish purple,
+sky blue, black, yellow), in an order whose first colours stay apart under every kind of colour blindness."""
+
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+"""A marker per component, so that components differ by shape as well as by colour."""
+
+LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 3)), (0, (8, 3)))
+"""A line style per component, for curves."""
+
+DISPLAY_DPI = 80
+"""Figures are laid out at this resolution and stored at twice it (sharp on a projector and a HiDPI screen)."""
 
 
 def component_colors(m: int) -> np.ndarray:
-    """m distinct RGB colours, shape (m, 3) (the palette repeats past 10, then a colormap)."""
+    """m distinct RGB colours, shape (m, 3): the Okabe-Ito palette, then a colormap past 8."""
     if m <= len(PALETTE):
         return np.array([to_rgb(c) for c in PALETTE[:m]])
     return plt.get_cmap("hsv")(np.linspace(0, 1, m, endpoint=False))[:, :3]
+
+
+def component_marker(k: int) -> str:
+    """The marker of component k (cycles past 8)."""
+    return MARKERS[k % len(MARKERS)]
+
+
+def component_linestyle(k: int):
+    """The line style of component k (cycles past 8)."""
+    return LINESTYLES[k % len(LINESTYLES)]
+
+
+def describe(fig, text: str):
+    """Attach a one-sentence description to a figure; it is stored with the figure as its alt text.
+
+    Every figure of the course says in words what it shows, for the site's
+    alt text and for a reader who cannot see it. Returns ``fig``.
+    """
+    text = " ".join(str(text).split())
+    if not text:
+        raise ValueError("text must be a non-empty sentence describing the figure")
+    fig.emlib_alt = text
+    return fig
 
 
 def responsibility_colors(resp: np.ndarray, colors: np.ndarray | None = None) -> np.ndarray:
@@ -75,7 +108,8 @@ def plot_ellipses(ax, mixture: Mixture, *, n_std=(1, 2), colors=None, dims=(0, 1
             ax.add_patch(Ellipse(mixture.means[k, [i, j]], s * width, s * height, angle=angle, fill=False,
                                  edgecolor=colors[k], linewidth=linewidth, alpha=alpha / (1 + 0.5 * (s - 1))))
         if label_means:
-            ax.plot(*mixture.means[k, [i, j]], marker="x", color=colors[k], markersize=8, mew=2, alpha=alpha)
+            ax.plot(*mixture.means[k, [i, j]], marker=component_marker(k), color=colors[k], markersize=9,
+                    markeredgecolor="white", mew=1.5, alpha=alpha)
     return ax
 
 
@@ -96,8 +130,16 @@ def plot_mixture_2d(X, mixture: Mixture | None = None, *, resp=None, ax=None, n_
         resp = mixture.posterior(X)
     m = mixture.n_components if mixture is not None else (resp.shape[1] if resp is not None else 1)
     colors = component_colors(m) if colors is None else colors
-    c = responsibility_colors(resp, colors) if resp is not None else "0.4"
-    ax.scatter(X[:, dims[0]], X[:, dims[1]], c=c, s=s, linewidths=0, alpha=0.8)
+    if resp is None:
+        ax.scatter(X[:, dims[0]], X[:, dims[1]], c="0.4", s=s, linewidths=0, alpha=0.8)
+    else:                   # colour: the blend of the components' colours; marker: the MAP component
+        c = responsibility_colors(resp, colors)
+        owner = np.argmax(resp, axis=1)
+        for k in range(m):
+            mine = owner == k
+            if mine.any():
+                ax.scatter(X[mine, dims[0]], X[mine, dims[1]], c=c[mine], s=s, linewidths=0, alpha=0.8,
+                           marker=component_marker(k))
     if mixture is not None:
         plot_ellipses(ax, mixture, n_std=n_std, colors=colors, dims=dims)
     if title:
@@ -120,7 +162,7 @@ def plot_density_1d(mixture: Mixture, x=None, *, ax=None, components=True, data=
     if components:
         comp = np.exp(mixture.component_logpdf(x[:, None])) * mixture.weights
         for k in range(mixture.n_components):
-            ax.plot(x, comp[:, k], color=colors[k], lw=1.5, ls="--", label=f"component {k + 1}")
+            ax.plot(x, comp[:, k], color=colors[k], lw=1.8, ls=component_linestyle(k + 1), label=f"component {k + 1}")
     ax.plot(x, mixture.pdf(x[:, None]), color="k", lw=2, label=total_label)
     ax.set_xlabel("x")
     ax.set_ylabel("density")
@@ -170,30 +212,40 @@ def plot_iterations(X, result, iterations=(0, 1, 2, 3, 20), *, ncols=None, size=
     return fig
 
 
-def palette_png(fig) -> bytes:
-    """The figure as a 256-colour PNG: about a third of the bytes of an RGB PNG.
+def palette_png(fig, scale: int = 2) -> tuple[bytes, dict]:
+    """The figure as a 256-colour PNG at ``scale`` times its display resolution, with display metadata.
 
-    Plots use a handful of flat colours, so the palette loses nothing visible,
-    and notebooks that store their figures stay small.
+    Plots use a handful of flat colours, so the palette loses nothing visible
+    and notebooks that store their figures stay small. The metadata gives
+    the display size (``width``, ``height`` in CSS pixels: the image is
+    ``scale`` times sharper) and the figure's description (``alt``, from
+    :func:`describe`).
     """
     from PIL import Image
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
+    fig.savefig(buf, format="png", bbox_inches="tight", dpi=scale * DISPLAY_DPI)
     buf.seek(0)
+    image = Image.open(buf).convert("RGB")
     out = io.BytesIO()
-    Image.open(buf).convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE).save(out, format="png",
-                                                                                        optimize=True)
-    return out.getvalue()
+    image.quantize(256, method=Image.Quantize.FASTOCTREE).save(out, format="png", optimize=True)
+    meta = {"width": image.width // scale, "height": image.height // scale}
+    alt = getattr(fig, "emlib_alt", None)
+    if alt:
+        meta["alt"] = alt
+    return out.getvalue(), meta
 
 
 def use_course_style() -> None:
-    """Moderate figure sizes and resolution for the course notebooks, stored as palette PNGs.
+    """Figure style for the course: lecture-hall font sizes, the Okabe-Ito colours, stored at 2x as palette PNGs.
 
     Call it in a notebook's first code cell; outside IPython it only sets rcParams.
     """
-    plt.rcParams.update({"figure.dpi": 80, "savefig.dpi": 80, "figure.figsize": (5.5, 3.6),
-                         "axes.spines.top": False, "axes.spines.right": False, "font.size": 10})
+    plt.rcParams.update({"figure.dpi": DISPLAY_DPI, "savefig.dpi": 2 * DISPLAY_DPI, "figure.figsize": (5.5, 3.6),
+                         "axes.spines.top": False, "axes.spines.right": False, "font.size": 12,
+                         "axes.titlesize": 12, "axes.labelsize": 12, "legend.fontsize": 11,
+                         "xtick.labelsize": 11, "ytick.labelsize": 11, "lines.linewidth": 2.0,
+                         "axes.prop_cycle": plt.cycler(color=list(PALETTE))})
     try:
         from IPython import get_ipython
     except ImportError:  # pragma: no cover - IPython comes with Jupyter
