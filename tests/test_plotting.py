@@ -56,3 +56,16 @@ def test_points_take_the_marker_of_their_map_component():
     sizes = sorted(len(c.get_offsets()) for c in ax.collections)
     assert sizes == [1, 2]                                     # one scatter per component, each its own marker
     plt.close(ax.figure)
+
+
+def test_show_formula_shows_the_lines_that_run():
+    from emlib import update_weights
+    from emlib.course.source import formula_lines, show_formula
+
+    assert formula_lines(update_weights, "return") == "return resp.sum(axis=0) / resp.shape[0]"
+    shown = show_formula(update_weights, "resp = check", "return")
+    assert shown._repr_markdown_().startswith("`emlib.steps.update_weights`:\n```python\nresp = check")
+    with pytest.raises(ValueError, match="first='no such line'"):
+        formula_lines(update_weights, "no such line")
+    with pytest.raises(ValueError, match="last="):
+        formula_lines(update_weights, "return", "never")
