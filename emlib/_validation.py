@@ -15,7 +15,8 @@ COVARIANCE_KINDS = ("full", "diag", "spherical", "tied", "fixed")
 """The covariance kinds understood by :func:`emlib.m_step` and :func:`emlib.em`."""
 
 
-def _describe(value) -> str:
+def describe_value(value) -> str:
+    """A short description of a value for an error message: an array's shape and dtype, else type and repr."""
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape} and dtype {value.dtype}"
     return f"{type(value).__name__} {value!r}"[:200]
@@ -28,7 +29,7 @@ def as_float_array(value, name: str, ndim: int | tuple[int, ...]) -> np.ndarray:
     that names ``name``.
     """
     if isinstance(value, (str, bytes)):
-        raise TypeError(f"{name} must be an array of numbers, got {_describe(value)}")
+        raise TypeError(f"{name} must be an array of numbers, got {describe_value(value)}")
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError) as exc:  # ragged nested lists
@@ -105,7 +106,7 @@ def check_responsibilities(resp, n: int | None = None, name: str = "resp") -> np
 
 def check_int(value, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {_describe(value)}")
+        raise TypeError(f"{name} must be an integer, got {describe_value(value)}")
     value = int(value)
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
@@ -119,7 +120,7 @@ def check_float(value, name: str, *, minimum: float | None = None, allow_none: b
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {_describe(value)}")
+        raise TypeError(f"{name} must be a real number, got {describe_value(value)}")
     value = float(value)
     if not np.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
@@ -142,7 +143,7 @@ def check_rng(rng) -> np.random.Generator:
         return rng
     if rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, bool)):
         return np.random.default_rng(rng)
-    raise TypeError(f"rng must be a numpy.random.Generator or an int seed, got {_describe(rng)}")
+    raise TypeError(f"rng must be a numpy.random.Generator or an int seed, got {describe_value(rng)}")
 
 
 def check_mixture(mixture, d: int | None = None, name: str = "mixture", hint: str = ""):
