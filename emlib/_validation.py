@@ -167,3 +167,16 @@ def check_labels(labels, name: str) -> np.ndarray:
         raise ValueError(f"{name} must be non-negative integers (select the samples to score first, "
                          f"e.g. labels[mask]), got minimum {arr.min()}")
     return arr.ravel().astype(np.int64, copy=False)
+
+
+def check_weights(weights, name: str = "weights", what: str = "component") -> np.ndarray:
+    """Mixing weights rho_k, shape (m,): at least one, finite, non-negative, summing to 1 (within 1e-8)."""
+    w = as_float_array(weights, name, 1)
+    if w.shape[0] < 1:
+        raise ValueError(f"{name} must have at least one entry (one {what}), got shape (0,)")
+    check_finite(w, name)
+    if np.any(w < 0):
+        raise ValueError(f"{name} must be non-negative, got {w}")
+    if abs(w.sum() - 1.0) > 1e-8:
+        raise ValueError(f"{name} must sum to 1 (within 1e-8), got sum {w.sum():.12g}")
+    return w

@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import as_float_array, check_covariance_kind, check_data, check_finite, check_int, check_rng
+from ._validation import (
+    as_float_array,
+    check_covariance_kind,
+    check_data,
+    check_finite,
+    check_int,
+    check_rng,
+    check_weights,
+)
 
 LOG_2PI = np.log(2.0 * np.pi)
 
@@ -94,12 +102,10 @@ class Mixture:
     precisions: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self):
-        w = as_float_array(self.weights, "weights", 1)
+        w = check_weights(self.weights)
         mu = as_float_array(self.means, "means", 2)
         cov = as_float_array(self.covariances, "covariances", 3)
         m = w.shape[0]
-        if m < 1:
-            raise ValueError("weights must have at least one entry (one component), got shape (0,)")
         if mu.shape[0] != m:
             raise ValueError(f"means must have shape (m, d) with m = {m} (len(weights)), got {mu.shape}")
         d = mu.shape[1]
@@ -107,13 +113,8 @@ class Mixture:
             raise ValueError(f"means must have at least one feature, got shape {mu.shape}")
         if cov.shape != (m, d, d):
             raise ValueError(f"covariances must have shape (m, d, d) = ({m}, {d}, {d}), got {cov.shape}")
-        check_finite(w, "weights")
         check_finite(mu, "means")
         check_finite(cov, "covariances")
-        if np.any(w < 0):
-            raise ValueError(f"weights must be non-negative, got {w}")
-        if abs(w.sum() - 1.0) > 1e-8:
-            raise ValueError(f"weights must sum to 1 (within 1e-8), got sum {w.sum():.12g}")
         asym = np.abs(cov - np.swapaxes(cov, 1, 2))
         scale = np.maximum(np.abs(cov).max(axis=(1, 2)), np.finfo(float).tiny)
         worst = (asym.max(axis=(1, 2)) / scale)

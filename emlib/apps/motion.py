@@ -42,6 +42,7 @@ from .._validation import (
     check_float,
     check_int,
     check_responsibilities,
+    check_weights,
 )
 from ..mixture import LOG_2PI, logsumexp_rows
 from ..em import iterate, loglik_change_below
@@ -66,20 +67,16 @@ class AffineMotionMixture:
     covariances: np.ndarray
 
     def __post_init__(self):
-        w = as_float_array(self.weights, "weights", 1)
+        w = check_weights(self.weights, what="layer")
         th = as_float_array(self.params, "params", 3)
         cov = as_float_array(self.covariances, "covariances", 3)
         m = w.shape[0]
-        if m < 1:
-            raise ValueError("weights must have at least one entry (one layer), got shape (0,)")
         if th.shape != (m, 3, 2):
             raise ValueError(f"params must have shape (m, 3, 2) = ({m}, 3, 2), got {th.shape}")
         if cov.shape != (m, 2, 2):
             raise ValueError(f"covariances must have shape (m, 2, 2) = ({m}, 2, 2), got {cov.shape}")
-        for name, a in (("weights", w), ("params", th), ("covariances", cov)):
+        for name, a in (("params", th), ("covariances", cov)):
             check_finite(a, name)
-        if np.any(w < 0) or abs(w.sum() - 1.0) > 1e-8:
-            raise ValueError(f"weights must be non-negative and sum to 1, got {w} (sum {w.sum():.12g})")
         if np.any(np.abs(cov[:, 0, 1] - cov[:, 1, 0]) > 1e-8 * np.abs(cov).max(axis=(1, 2))):
             raise ValueError("covariances must be symmetric 2 x 2 matrices")
         det = cov[:, 0, 0] * cov[:, 1, 1] - cov[:, 0, 1] * cov[:, 1, 0]
