@@ -211,7 +211,7 @@ def covariances_from_scatter(scatter: np.ndarray, nk: np.ndarray, covariance: st
 def scatter_around(X: np.ndarray, resp: np.ndarray, means: np.ndarray) -> np.ndarray:
     """S_k = sum_i r_ik (x_i - mu_k)(x_i - mu_k)^T for X (n, d), r (n, m), means (m, d); shape (m, d, d)."""
     diff = X[:, None, :] - means[None, :, :]                              # (n, m, d)
-    return np.einsum("nk,nka,nkb->kab", resp, diff, diff)
+    return np.einsum("nka,nkb->kab", resp[:, :, None] * diff, diff)      # two operands: one fast contraction
 
 
 @dataclass(frozen=True)
