@@ -48,6 +48,41 @@ def logsumexp_rows(a: np.ndarray) -> np.ndarray:
         return safe + np.log(np.sum(np.exp(a - safe[:, None]), axis=1))
 
 
+def _symmetric(cov: np.ndarray) -> np.ndarray:
+    """(cov + cov^T) / 2, after refusing matrices (m, d, d) that are not symmetric to 1e-8 (relative)."""
+    asym = np.abs(cov - np.swapaxes(cov, 1, 2))
+    scale = np.maximum(np.abs(cov).max(axis=(1, 2)), np.finfo(float).tiny)
+    worst = asym.max(axis=(1, 2)) / scale
+    if np.any(worst > 1e-8):
+        k = int(np.argmax(worst))
+        raise ValueError(f"covariances[{k}] is not symmetric (relative asymmetry {worst[k]:.3g}); "
+                         "expected symmetric positive definite matrices")
+    return 0.5 * (cov + np.swapaxes(cov, 1, 2))
+
+
+def _factor(cov: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cholesky factors L_k (m, d, d), ln det Sigma_k (m,) and precisions Sigma_k^{-1} = L^{-T} L^{-1} (m, d, d)."""
+    m, d, _ = cov.shape
+    try:
+        chol = np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        smallest = [float(np.linalg.eigvalsh(c).min()) for c in cov]
+        bad = [k for k in range(m) if smallest[k] <= 0]
+        raise ValueError(
+            f"covariances must be positive definite; components {bad} are not "
+            f"(smallest eigenvalues {[smallest[k] for k in bad]}). "
+            "If they came from a collapsed component, increase reg or set min_weight to trim it."
+        ) from None
+    diag = np.diagonal(chol, axis1=1, axis2=2)
+    if np.any(diag <= 0) or not np.all(np.isfinite(chol)):
+        raise ValueError("covariances must be positive definite (a Cholesky factor has a zero pivot); "
+                         "increase reg or set min_weight to trim collapsed components")
+    log_det = 2.0 * np.sum(np.log(diag), axis=1)
+    chol_inv = np.linalg.solve(chol, np.broadcast_to(np.eye(d), (m, d, d)))    # L^{-1}
+    prec = np.swapaxes(chol_inv, 1, 2) @ chol_inv                              # Sigma^{-1} = L^{-T} L^{-1}
+    return chol, log_det, 0.5 * (prec + np.swapaxes(prec, 1, 2))
+
+
 def _check_structure(cov: np.ndarray, kind: str) -> None:
     """Refuse covariances (m, d, d) that the covariance kind does not allow (relative tolerance 1e-10)."""
     m, d, _ = cov.shape
@@ -115,33 +150,9 @@ class Mixture:
             raise ValueError(f"covariances must have shape (m, d, d) = ({m}, {d}, {d}), got {cov.shape}")
         check_finite(mu, "means")
         check_finite(cov, "covariances")
-        asym = np.abs(cov - np.swapaxes(cov, 1, 2))
-        scale = np.maximum(np.abs(cov).max(axis=(1, 2)), np.finfo(float).tiny)
-        worst = (asym.max(axis=(1, 2)) / scale)
-        if np.any(worst > 1e-8):
-            k = int(np.argmax(worst))
-            raise ValueError(f"covariances[{k}] is not symmetric (relative asymmetry {worst[k]:.3g}); "
-                             "expected symmetric positive definite matrices")
-        cov = 0.5 * (cov + np.swapaxes(cov, 1, 2))
+        cov = _symmetric(cov)
         _check_structure(cov, check_covariance_kind(self.kind, "kind"))
-        try:
-            chol = np.linalg.cholesky(cov)
-        except np.linalg.LinAlgError:
-            bad = [k for k in range(m) if np.linalg.eigvalsh(cov[k]).min() <= 0]
-            raise ValueError(
-                f"covariances must be positive definite; components {bad} are not "
-                f"(smallest eigenvalues {[float(np.linalg.eigvalsh(cov[k]).min()) for k in bad]}). "
-                "If they came from a collapsed component, increase reg or set min_weight to trim it."
-            ) from None
-        diag = np.diagonal(chol, axis1=1, axis2=2)
-        if np.any(diag <= 0) or not np.all(np.isfinite(chol)):
-            raise ValueError("covariances must be positive definite (a Cholesky factor has a zero pivot); "
-                             "increase reg or set min_weight to trim collapsed components")
-        log_det = 2.0 * np.sum(np.log(diag), axis=1)
-        eye = np.broadcast_to(np.eye(d), (m, d, d))
-        chol_inv = np.linalg.solve(chol, eye)                  # L^{-1}
-        prec = np.swapaxes(chol_inv, 1, 2) @ chol_inv          # Sigma^{-1} = L^{-T} L^{-1}
-        prec = 0.5 * (prec + np.swapaxes(prec, 1, 2))
+        chol, log_det, prec = _factor(cov)
         for name, value in (("weights", w), ("means", mu), ("covariances", cov), ("cholesky", chol),
                             ("log_det", log_det), ("precisions", prec)):
             value = np.array(value, dtype=np.float64, copy=True)
