@@ -9,7 +9,16 @@ from .missing import em_missing, impute
 from .mixture import Mixture, logsumexp_rows
 from .scoring import match_components, match_labels, matched_accuracy, overlap_counts
 from .selection import aic, bic, n_parameters, trim
-from .steps import e_step, expected_complete_loglik, m_step, update_covariances, update_means, update_weights
+from .steps import (
+    e_step,
+    expected_complete_loglik,
+    free_energy,
+    m_step,
+    responsibility_entropy,
+    update_covariances,
+    update_means,
+    update_weights,
+)
 from ._validation import COVARIANCE_KINDS
 
 __version__ = "0.1.0"
@@ -27,8 +36,8 @@ def __getattr__(name):
 
 __all__ = [
     "COVARIANCE_KINDS", "EMResult", "GaussianMixtureEM", "GradientResult", "KMeansResult", "Mixture",
-    "aic", "bic", "e_step", "em", "em_missing", "expected_complete_loglik", "gradient_ascent", "impute", "init_from_data", "init_from_labels",
+    "aic", "bic", "e_step", "em", "em_missing", "expected_complete_loglik", "free_energy", "gradient_ascent", "impute", "init_from_data", "init_from_labels",
     "init_kmeans_pp", "kmeans", "kmeans_limit_mixture", "kmeans_pp_indices", "logsumexp_rows",
-    "m_step", "match_components", "match_labels", "matched_accuracy", "n_parameters", "overlap_counts",
+    "m_step", "match_components", "match_labels", "matched_accuracy", "n_parameters", "overlap_counts", "responsibility_entropy",
     "trim", "update_covariances", "update_means", "update_weights",
 ]

@@ -361,3 +361,42 @@ def expected_complete_loglik(X, resp, mixture: Mixture) -> float:
         return float("-inf")
     return float(np.sum(terms))
 
+
+
+def responsibility_entropy(resp) -> float:
+    """H(q) = -sum_i sum_k q_ik ln q_ik, the entropy of a distribution q over the hidden indicators.
+
+    Parameters
+    ----------
+    resp : array-like of shape (n, m), rows summing to 1 (0 ln 0 counts as 0)
+
+    Returns
+    -------
+    float >= 0
+    """
+    q = check_responsibilities(resp)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(-np.sum(np.where(q > 0, q * np.log(q), 0.0)))
+
+
+def free_energy(X, resp, mixture: Mixture) -> float:
+    """F(q, theta) = E_q[ln p(X, Z | theta)] + H(q) for any distribution q over the indicators.
+
+        F(q, theta) = sum_i sum_k q_ik [ln rho_k + ln N(x_i | mu_k, Sigma_k)] - sum_i sum_k q_ik ln q_ik
+                    = l(theta) - KL(q || p(Z | X, theta)) <= l(theta)
+
+    EM is coordinate ascent on F: the E-step maximises it over q (q = the
+    posterior, the bound becomes tight: F = l(theta^(t))), the M-step over
+    theta with q fixed (only the first term depends on theta: that is Q).
+
+    Parameters
+    ----------
+    X : array-like of shape (n, d)
+    resp : array-like of shape (n, m), q_ik, rows summing to 1
+    mixture : Mixture with m components, theta
+
+    Returns
+    -------
+    float
+    """
+    return expected_complete_loglik(X, resp, mixture) + responsibility_entropy(resp)

@@ -150,3 +150,32 @@ def test_every_m_step_looks_its_kind_up_in_one_table():
     np.testing.assert_allclose(COVARIANCE_UPDATES["spherical"](scatter, nk)[1], 2.0 * np.eye(2))
     np.testing.assert_allclose(COVARIANCE_UPDATES["tied"](scatter, nk)[0], scatter.sum(0) / 4)
     np.testing.assert_allclose(covariances_from_scatter(scatter, nk, "full", 0.5), scatter / 2 + 0.5 * np.eye(2))
+
+
+# --- EM as coordinate ascent on the free energy --------------------------------------------------
+def test_free_energy_is_the_loglik_minus_a_kl_divergence():
+    from emlib.steps import free_energy, responsibility_entropy
+    rng = np.random.default_rng(7)
+    mix = random_mixture(rng, 3, 2)
+    X, _ = mix.sample(200, rng)
+    post, ll = e_step(X, mix)
+    assert free_energy(X, post, mix) == pytest.approx(ll, rel=1e-12)          # tight after the E-step
+    q = rng.dirichlet(np.ones(3), size=200)
+    kl = float(np.sum(q * (np.log(q) - np.log(post))))
+    assert free_energy(X, q, mix) == pytest.approx(ll - kl, rel=1e-10)
+    assert free_energy(X, q, mix) < ll
+    assert responsibility_entropy(np.eye(3)) == 0.0
+    assert responsibility_entropy(np.full((1, 4), 0.25)) == pytest.approx(np.log(4))
+
+
+def test_the_m_step_maximises_the_free_energy_over_theta():
+    from emlib.steps import free_energy
+    rng = np.random.default_rng(8)
+    mix = random_mixture(rng, 2, 2)
+    X, _ = mix.sample(300, rng)
+    q, _ = e_step(X, mix)
+    best = m_step(X, q, reg=0.0)
+    top = free_energy(X, q, best)
+    for _ in range(20):                            # nearby parameters never do better
+        other = Mixture(best.weights, best.means + rng.normal(scale=0.05, size=best.means.shape), best.covariances)
+        assert free_energy(X, q, other) <= top + 1e-9
