@@ -130,7 +130,7 @@ class GaussianMixtureEM(ClusterMixin, DensityMixin, BaseEstimator):
     labels_ : (n,), the component of each training sample (``predict`` on the training data)
     """
 
-    def __init__(self, n_components=1, *, covariance_type="full", tol=1e-6, reg_covar=1e-6, max_iter=100,
+    def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6, max_iter=100,
                  n_init=1, init_params="k-means++", weights_init=None, means_init=None, precisions_init=None,
                  random_state=None, warm_start=False, verbose=0, verbose_interval=10, min_weight=None,
                  keep_history=False):
