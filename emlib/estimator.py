@@ -44,10 +44,9 @@ try:
     from sklearn.utils import check_random_state
     from sklearn.utils.validation import check_is_fitted, validate_data
 except ImportError as _missing:                     # emlib itself does not need scikit-learn
-    _SKLEARN_MISSING = _missing
-    BaseEstimator = ClusterMixin = DensityMixin = object
+    _SKLEARN_MISSING, _BASES = _missing, (object,)
 else:
-    _SKLEARN_MISSING = None
+    _SKLEARN_MISSING, _BASES = None, (ClusterMixin, DensityMixin, BaseEstimator)
 
 INIT_PARAMS = ("k-means++", "kmeans", "random", "random_from_data")
 """The values of ``init_params``; scikit-learn's four names, each computed by emlib (see the class docstring)."""
@@ -55,7 +54,7 @@ INIT_PARAMS = ("k-means++", "kmeans", "random", "random_from_data")
 COVARIANCE_TYPES = ("full", "diag", "spherical", "tied", "fixed")
 
 
-class GaussianMixtureEM(ClusterMixin, DensityMixin, BaseEstimator):
+class GaussianMixtureEM(*_BASES):
     """Gaussian mixture fitted by emlib's EM, with ``sklearn.mixture.GaussianMixture``'s interface.
 
     Parameters (as in ``GaussianMixture``)

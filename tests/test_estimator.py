@@ -326,6 +326,30 @@ def test_a_fit_that_stops_at_max_iter_warns_as_gaussian_mixture_does(rng):
     assert not est.converged_ and est.n_iter_ == 2
 
 
+def test_random_state_may_be_a_random_state_or_a_generator(rng):
+    X, _ = three_gaussians(200, rng)
+    shared = np.random.RandomState(0)
+    est = GaussianMixtureEM(3, n_init=1, init_params="random_from_data", max_iter=0, random_state=shared)
+    first, second = est.fit(X).means_, est.fit(X).means_
+    assert not np.array_equal(first, second)           # a RandomState moves on, as in scikit-learn
+    gen = GaussianMixtureEM(3, random_state=np.random.default_rng(1)).fit(X)
+    Xs, ys = gen.sample(40)
+    assert Xs.shape == (40, 2) and ys.shape == (40,) and np.all(np.diff(ys) >= 0)
+
+
+def test_emlib_imports_without_scikit_learn():
+    import subprocess
+    import sys
+    code = ("import sys; sys.modules['sklearn'] = None\n"
+            "import numpy as np, emlib\n"
+            "X = np.random.default_rng(0).normal(size=(50, 2))\n"
+            "emlib.em(X, emlib.init_kmeans_pp(X, 2, 0))\n"
+            "try:\n    emlib.GaussianMixtureEM(2)\n"
+            "except ImportError as e:\n    print('refused:', e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "refused: GaussianMixtureEM needs scikit-learn" in out
+
+
 # --- bad input --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("settings, error, words", [
     (dict(covariance_type="round"), ValueError, "covariance_type must be one of"),
