@@ -180,3 +180,8 @@ def check_weights(weights, name: str = "weights", what: str = "component") -> np
     if abs(w.sum() - 1.0) > 1e-8:
         raise ValueError(f"{name} must sum to 1 (within 1e-8), got sum {w.sum():.12g}")
     return w
+
+
+def is_dask_array(X) -> bool:
+    """True for a dask.array.Array, checked without importing Dask (``import emlib`` never imports it)."""
+    return type(X).__module__.split(".")[0] == "dask" and hasattr(X, "to_delayed") and hasattr(X, "chunks")

@@ -25,6 +25,7 @@ from ._validation import (
     check_int,
     check_mixture,
     check_sample_weight,
+    is_dask_array,
 )
 from .mixture import Mixture
 from .steps import e_step, mixture_from_moments
@@ -116,8 +117,10 @@ def em(X, init: Mixture, *, covariance: str = "full", max_iter: int = 100, tol: 
     and up to drops of the order of ``reg``: adding reg to the covariances
     makes the M-step a slightly regularised maximiser of Q.
     """
+    if is_dask_array(X):
+        return _em_dask(X, init, covariance, max_iter, tol, reg, min_weight, fix_weights, sample_weight, callback,
+                        keep_history, chunk_size)
     X = check_data(X)
-    n, d = X.shape
     args = check_em_arguments(init, X, covariance, max_iter, tol, reg, min_weight, callback, sample_weight)
     w = args.sample_weight
     center = X.mean(axis=0) if w is None else (w @ X) / args.n_total
@@ -129,6 +132,32 @@ def em(X, init: Mixture, *, covariance: str = "full", max_iter: int = 100, tol: 
 
     return fit_gaussian(e_step_pass, init, args, fix_weights=fix_weights, keep_history=keep_history,
                         make_result=lambda **fit: EMResult(X=X, _weights=w, **fit))
+
+
+def _em_dask(X, init, covariance, max_iter, tol, reg, min_weight, fix_weights, sample_weight, callback,
+             keep_history, chunk_size):
+    """:func:`em` on a Dask array chunked by rows: each iteration maps the pass over the blocks (emlib.scale)."""
+    from .scale import DaskEMResult, accumulate_blocks, check_dask_data, row_blocks
+
+    X, sums = check_dask_data(X)
+    w = sample_weight
+    if is_dask_array(w):
+        w = w.compute()                   # one number per sample: n floats, far less than X
+    args = check_em_arguments(init, X, covariance, max_iter, tol, reg, min_weight, callback, w)
+    w = args.sample_weight
+    if w is None:
+        center = np.asarray(sums, dtype=np.float64) / X.shape[0]
+    else:
+        center = np.asarray((X * w[:, None]).sum(axis=0).compute(), dtype=np.float64) / args.n_total
+    weight_blocks = row_blocks(w, X)
+    variances_only = args.covariance in ("diag", "spherical", "fixed")
+
+    def e_step_pass(mixture):
+        return accumulate_blocks(X, mixture, center=center, diagonal=variances_only, weight_blocks=weight_blocks,
+                                 chunk_size=chunk_size)
+
+    return fit_gaussian(e_step_pass, init, args, fix_weights=fix_weights, keep_history=keep_history,
+                        make_result=lambda **fit: DaskEMResult(X=X, _weights=w, **fit))
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,14 @@ class SufficientStatistics:
     center: np.ndarray
     diagonal: bool
 
+    def __add__(self, other: "SufficientStatistics") -> "SufficientStatistics":
+        """The statistics of two sets of samples together (same mixture, centre and layout): sums add up."""
+        if self.diagonal != other.diagonal or not np.array_equal(self.center, other.center):
+            raise ValueError("only statistics taken around the same centre with the same layout can be added")
+        return SufficientStatistics(nk=self.nk + other.nk, first=self.first + other.first,
+                                    second=self.second + other.second, loglik=self.loglik + other.loglik,
+                                    center=self.center, diagonal=self.diagonal)
+
     def second_moments(self) -> np.ndarray:
         """T_k = sum_i w_i E[z_i^(k)] (x_i - c)(x_i - c)^T, shape (m, d, d) (diagonal when ``diagonal``)."""
         m, d = self.first.shape
