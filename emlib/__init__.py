@@ -1,7 +1,6 @@
 """emlib: the EM lecture's formulas for Gaussian mixtures, exact, fast and safe."""
 
 from .em import EMResult, em
-from .estimator import GaussianMixtureEM
 from .gradient import GradientResult, gradient_ascent
 from .init import init_from_data, init_from_labels, init_kmeans_pp, kmeans_pp_indices
 from .kmeans import KMeansResult, kmeans, kmeans_limit_mixture
@@ -27,12 +26,16 @@ _SUBMODULES = ("apps", "course", "datasets")
 
 
 def __getattr__(name):
-    """Import the heavier submodules (Matplotlib, ipywidgets) only when first used: ``emlib.course.plotting``."""
-    if name in _SUBMODULES:
-        import importlib
+    """Load the layers above the core (``emlib.course``, ``emlib.apps``) and the scikit-learn estimator
+    (scikit-learn is slow to import) only when first used."""
+    import importlib
 
+    if name in _SUBMODULES:
         return importlib.import_module(f"{__name__}.{name}")
+    if name == "GaussianMixtureEM":
+        return importlib.import_module(f"{__name__}.estimator").GaussianMixtureEM
     raise AttributeError(f"module 'emlib' has no attribute {name!r}")
+
 
 __all__ = [
     "COVARIANCE_KINDS", "EMResult", "GaussianMixtureEM", "GradientResult", "KMeansResult", "Mixture",
