@@ -61,6 +61,7 @@ class SufficientStatistics:
     loglik : sum_i w_i ln p(x_i | theta), at the parameters of the E-step
     center : (d,) the centring point c
     diagonal : bool
+    log_prior : ln p(theta) at the parameters of the E-step under a prior (MAP-EM), 0 without
     """
 
     nk: np.ndarray
@@ -69,6 +70,12 @@ class SufficientStatistics:
     loglik: float
     center: np.ndarray
     diagonal: bool
+    log_prior: float = 0.0
+
+    @property
+    def objective(self) -> float:
+        """What EM climbs: l(theta), or the log-posterior l(theta) + ln p(theta) under a prior."""
+        return self.loglik + self.log_prior
 
     def second_moments(self) -> np.ndarray:
         """T_k = sum_i w_i E[z_i^(k)] (x_i - c)(x_i - c)^T, shape (m, d, d) (diagonal when ``diagonal``)."""
