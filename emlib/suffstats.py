@@ -191,7 +191,7 @@ def is_diagonal(mixture: Mixture) -> bool:
 _BLAS_CONTROLLER = None
 
 
-def _one_blas_thread():
+def one_blas_thread():
     """A context in which BLAS uses one thread.
 
     The products of a pass are small (m x p times p x chunk); a second BLAS
@@ -241,7 +241,7 @@ def accumulate(X: np.ndarray, mixture: Mixture, *, center: np.ndarray, diagonal:
     # runs along long contiguous rows instead of across a tiny last axis.
     phiT_buf = np.empty((p, rows))
     total = np.zeros((m, p))
-    with _one_blas_thread():
+    with one_blas_thread():
         loglik = _pass(X, WT, center, diagonal, sample_weight, rows, phiT_buf, total)
     return SufficientStatistics(nk=total[:, 0].copy(), first=total[:, 1:1 + d].copy(),
                                 second=total[:, 1 + d:].copy(), loglik=loglik,
