@@ -277,19 +277,14 @@ def mixture_from_moments(mom: Moments, covariance: str, reg: float, *, fixed_cov
     Mixture of kind ``covariance``
     """
     nk = check_collapse(mom.nk)
+    if covariance in ("full", "tied") and mom.diagonal_only:
+        raise ValueError(f"internal: covariance={covariance!r} needs the full scatter matrices")
+    # ML: rho_k = N_k / n and the kind's rule on (S_k, N_k); MAP: the same with the prior's pseudo-observations
+    weights = nk / nk.sum() if prior is None else prior.weights(nk)
+    scatter, counts = (mom.scatter, nk) if prior is None else (prior.scatter(mom.scatter), prior.counts(nk))
+    cov = fixed_covariances if covariance == "fixed" else covariances_from_scatter(scatter, counts, covariance, reg)
     if fixed_weights is not None:
         weights = fixed_weights / fixed_weights.sum()
-    else:
-        weights = nk / nk.sum() if prior is None else prior.weights(nk)
-    if covariance == "fixed":
-        cov = fixed_covariances
-    else:
-        if mom.diagonal_only and covariance in ("full", "tied"):
-            raise ValueError(f"internal: covariance={covariance!r} needs the full scatter matrices")
-        if prior is None:
-            cov = covariances_from_scatter(mom.scatter, nk, covariance, reg)
-        else:
-            cov = covariances_from_scatter(prior.scatter(mom.scatter), prior.counts(nk), covariance, reg)
     return Mixture(weights, mom.means, cov, covariance)
 
 

@@ -203,3 +203,62 @@ def test_em_refuses_a_prior_of_the_wrong_size_or_type():
         emlib.em(X, init, prior={"alpha": 2})
     with pytest.raises(TypeError, match="prior must be an emlib.Prior"):
         emlib.m_step(X, np.full((X.shape[0], 3), 1 / 3), prior=0.1)
+
+
+# --- the numbers notebook 10b prints and its prose reads --------------------------------------------
+
+def test_notebook_10b_the_likelihood_has_no_maximum_but_the_posterior_has():
+    X, _ = collapse_example()
+    n = X.shape[0]
+    prior = Prior.from_data(X, 3)
+    two = emlib.em(X[:-1], emlib.init_kmeans_pp(X[:-1], 2, rng=1), reg=0.0).mixture
+
+    def third(sigma):
+        return emlib.Mixture(np.append(two.weights * (n - 1) / n, 1 / n), np.vstack([two.means, X[-1]]),
+                             np.concatenate([two.covariances, [sigma**2 * np.eye(2)]]))
+
+    l = {s: third(s).loglik(X) for s in (1e-2, 1e-4, 1e-8)}
+    assert l[1e-4] - l[1e-2] == pytest.approx(2 * np.log(100), abs=0.05)       # d ln 100 per factor 100
+    assert l[1e-8] > l[1e-4] > l[1e-2]
+    sigmas = np.logspace(-8, 1, 181)
+    post = [third(s).loglik(X) + prior.log_density(third(s)) for s in sigmas]
+    assert 0.3 < sigmas[int(np.argmax(post))] < 0.6                            # printed 0.447
+
+
+def test_notebook_10b_map_em_keeps_the_outlier_component_at_its_floor():
+    X, init = collapse_example()
+    prior = Prior.from_data(X, 3)
+    fit = emlib.em(X, init, reg=0.0, prior=prior, max_iter=500, tol=1e-10)
+    assert fit.converged and fit.n_iter < 20
+    assert fit.mixture.weights[2] * X.shape[0] == pytest.approx(1.0, abs=0.01)
+    floor = prior.scale / (1 + prior.dof + 2 + 1)
+    sd = np.sqrt(np.linalg.eigvalsh(fit.mixture.covariances[2])[0])
+    assert sd == pytest.approx(np.sqrt(np.linalg.eigvalsh(floor)[0]), rel=0.02)    # printed 0.192 twice
+    assert np.diff(fit.log_posterior).min() >= -1e-9
+
+
+def test_notebook_10b_reg_covar_is_a_floor_of_sqrt_lambda_and_l_grows_as_it_shrinks():
+    X, init = collapse_example()
+    ls = []
+    for lam in (1e-2, 1e-4, 1e-6, 1e-8):
+        fit = emlib.em(X, init, reg=lam, max_iter=500, tol=1e-10).mixture
+        assert fit.weights[2] * X.shape[0] == pytest.approx(1.0, abs=0.01)
+        assert np.sqrt(np.linalg.eigvalsh(fit.covariances[2])[0]) == pytest.approx(np.sqrt(lam), rel=0.02)
+        ls.append(fit.loglik(X))
+    np.testing.assert_allclose(np.diff(ls), np.log(100), atol=0.1)             # (d/2) ln 100 = 4.6
+
+
+def test_notebook_10b_the_prior_grows_no_needles_on_the_annulus():
+    from emlib.datasets import annulus
+
+    ring = annulus(900, np.random.default_rng(10))
+    ring_new = annulus(5000, np.random.default_rng(11))
+    start = emlib.init_from_data(ring, 30, np.random.default_rng(3), variance_scale=4.0)
+    ml = emlib.em(ring, start, max_iter=500, tol=1e-7).mixture
+    mp = emlib.em(ring, start, reg=0.0, prior=Prior.from_data(ring, 30), max_iter=500, tol=1e-7).mixture
+    sd_ml = np.sqrt(np.linalg.eigvalsh(ml.covariances)[:, 0])
+    sd_mp = np.sqrt(np.linalg.eigvalsh(mp.covariances)[:, 0])
+    assert np.sum(sd_ml < 0.01) == 11 and np.sum(sd_mp < 0.01) == 0
+    assert ml.loglik(ring) > mp.loglik(ring)                                   # ML wins on training data
+    assert mp.loglik(ring_new) / 5000 == pytest.approx(-0.500, abs=0.01)
+    assert ml.loglik(ring_new) / 5000 == pytest.approx(-0.573, abs=0.01)
