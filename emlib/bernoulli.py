@@ -105,11 +105,15 @@ class BernoulliMixture:
     def component_logpmf(self, X) -> np.ndarray:
         """ln P(x_i | p_k) = sum_j x_ij ln p_kj + (1 - x_ij) ln(1 - p_kj), shape (n, m).
 
-        Two matrix products; a pixel that is on where p_kj = 0 (or off where
-        p_kj = 1) makes the sample impossible under k: -inf, never NaN.
+        One matrix product, sum_j x_ij ln(p_kj / (1 - p_kj)) + sum_j ln(1 - p_kj),
+        when every p_kj is inside (0, 1). Otherwise a pixel that is on where
+        p_kj = 0 (or off where p_kj = 1) makes the sample impossible under k:
+        -inf, never NaN.
         """
         X = self._check_X(X)
         on, off = np.isfinite(self._log_on), np.isfinite(self._log_off)
+        if on.all() and off.all():
+            return X @ (self._log_on - self._log_off).T + self._log_off.sum(axis=1)
         out = X @ np.where(on, self._log_on, 0.0).T + (1.0 - X) @ np.where(off, self._log_off, 0.0).T
         impossible = X @ (~on).T + (1.0 - X) @ (~off).T
         out[impossible > 0] = -np.inf
@@ -154,19 +158,30 @@ def check_bernoulli_mixture(mixture, d: int | None = None, name: str = "mixture"
     return mixture
 
 
-def init_bernoulli(X, m, rng=None) -> BernoulliMixture:
-    """theta^(0) as in Bishop's digits example: rho_k = 1/m, p_kj uniform in (0.25, 0.75).
+def init_bernoulli(X, m, rng=None, *, start: str = "uniform") -> BernoulliMixture:
+    """theta^(0): rho_k = 1/m and prototypes p_k chosen by ``start``.
+
+    - "uniform": p_kj uniform in (0.25, 0.75), as in Bishop's digits example;
+    - "samples": p_k = 0.25 + 0.5 x_(i_k) at m distinct random samples (a softened
+      copy of one image each, like :func:`emlib.init_from_data` for Gaussians).
 
     Parameters
     ----------
-    X : array-like of shape (n, d), binary (only its shape is used, after the check)
-    m : int >= 1
+    X : array-like of shape (n, d), binary
+    m : int, 1 <= m <= n
     rng : numpy Generator or int seed
+    start : {"uniform", "samples"}
     """
     X = check_binary(X)
     m = check_int(m, "m", minimum=1, maximum=X.shape[0])
     rng = check_rng(rng)
-    return BernoulliMixture(np.full(m, 1.0 / m), rng.uniform(0.25, 0.75, size=(m, X.shape[1])))
+    if start == "uniform":
+        probabilities = rng.uniform(0.25, 0.75, size=(m, X.shape[1]))
+    elif start == "samples":
+        probabilities = 0.25 + 0.5 * X[rng.choice(X.shape[0], size=m, replace=False)]
+    else:
+        raise ValueError(f"start must be 'uniform' or 'samples', got {start!r}")
+    return BernoulliMixture(np.full(m, 1.0 / m), probabilities)
 
 
 def bernoulli_e_step(X, mixture: BernoulliMixture) -> tuple[np.ndarray, float]:

@@ -143,3 +143,74 @@ def digits():
 
     data = load_digits()
     return (data.data >= 8).astype(float), data.target
+
+
+def test_init_from_samples_softens_m_distinct_images():
+    X = np.eye(6)
+    init = init_bernoulli(X, 4, rng=0, start="samples")
+    assert set(np.unique(init.probabilities)) == {0.25, 0.75}
+    assert len({tuple(p) for p in init.probabilities}) == 4
+    with pytest.raises(ValueError, match="start must be 'uniform' or 'samples'"):
+        init_bernoulli(X, 2, start="kmeans")
+
+
+@pytest.fixture(scope="module")
+def digit_fit():
+    X, y = digits()
+    return X, y, em_bernoulli(X, init_bernoulli(X, 10, rng=0), pseudo_count=1.0, max_iter=300, tol=1e-6)
+
+
+def test_notebook_06b_prototypes_grow_out_of_noise(digit_fit):
+    X, y, fit = digit_fit
+    n = X.shape[0]
+    assert fit.converged and fit.n_iter == 60
+    np.testing.assert_allclose(fit.log_posterior[[0, 1, 20, 60]] / n, [-45.624, -23.934, -20.868, -20.726], atol=2e-3)
+    assert fit.history[0].posterior(X).max(axis=1).mean() == pytest.approx(0.66, abs=0.01)
+    assert np.diff(fit.log_posterior).min() >= 0
+
+
+def test_notebook_06b_clusters_against_the_digits(digit_fit):
+    X, y, fit = digit_fit
+    labels = fit.mixture.classify(X)
+    assert emlib.matched_accuracy(labels, y) == pytest.approx(0.682, abs=1e-3)
+    majority = emlib.match_labels(labels, y, many_to_one=True)
+    assert np.mean(majority[labels] == y) == pytest.approx(0.722, abs=1e-3)
+    assert set(range(10)) - set(majority.tolist()) == {8}
+    C = emlib.overlap_counts(labels, y)
+    assert np.sum(C[:, 7] >= 80) == 2                                   # the 7s split between two components
+
+
+def _digit_run(X, y, m, seed, start):
+    try:
+        run = em_bernoulli(X, init_bernoulli(X, m, rng=seed, start=start), pseudo_count=1.0, max_iter=300, tol=1e-6)
+    except ValueError:
+        return None
+    lab = run.mixture.classify(X)
+    return run.log_posterior[-1] / len(X), emlib.matched_accuracy(lab, y)
+
+
+def test_notebook_06b_restarts_collapses_and_ranking():
+    X, y = digits()
+    uniform = [_digit_run(X, y, 10, s, "uniform") for s in range(5)]
+    samples = [_digit_run(X, y, 10, s, "samples") for s in range(5)]
+    assert [r is None for r in uniform] == [False, False, False, False, True]
+    assert all(r is not None for r in samples)
+    assert all(_digit_run(X, y, 20, s, "uniform") is None for s in range(3))
+    done = [r for r in uniform + samples if r is not None]
+    best_fit = max(done, key=lambda r: r[0])
+    assert best_fit[1] < max(r[1] for r in done) - 0.05                  # the likelihood does not rank clusterings
+
+
+def test_notebook_06b_a_pseudo_count_makes_no_new_image_impossible():
+    X, _ = digits()
+    train, test = X[:1000], X[1000:]
+    out = {}
+    for c in (0.0, 1.0):
+        model = em_bernoulli(train, init_bernoulli(train, 10, rng=0, start="samples"), pseudo_count=c,
+                             max_iter=300, tol=1e-6).mixture
+        p = model.probabilities
+        logp = model.logpmf(test)
+        out[c] = (np.mean((p == 0) | (p == 1)), np.sum(~np.isfinite(logp)), logp[np.isfinite(logp)].mean())
+    assert out[0.0][0] > 1 / 3 and out[0.0][1] == 4
+    assert out[1.0][0] == 0 and out[1.0][1] == 0
+    assert out[1.0][2] > out[0.0][2]
