@@ -214,3 +214,27 @@ def test_notebook_06b_a_pseudo_count_makes_no_new_image_impossible():
     assert out[0.0][0] > 1 / 3 and out[0.0][1] == 4
     assert out[1.0][0] == 0 and out[1.0][1] == 0
     assert out[1.0][2] > out[0.0][2]
+
+
+from hypothesis import given, settings, strategies as st                      # noqa: E402
+from hypothesis.extra.numpy import array_shapes, arrays                         # noqa: E402
+
+_junk = st.one_of(arrays(np.float64, array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=5),
+                         elements=st.floats(allow_nan=True, allow_infinity=True)),
+                  arrays(np.float64, array_shapes(min_dims=2, max_dims=2, min_side=0, max_side=5),
+                         elements=st.sampled_from([0.0, 1.0])),
+                  st.none(), st.text(max_size=3), st.integers(-3, 3), st.just([[1, 0], [1]]))
+
+
+@settings(max_examples=80, deadline=None)
+@given(X=_junk, w=_junk, p=_junk, c=st.one_of(st.floats(-1, 3), st.text(max_size=1)))
+def test_bernoulli_functions_only_raise_clear_errors(X, w, p, c):
+    for fn in (lambda: BernoulliMixture(w, p), lambda: em_bernoulli(X, BernoulliMixture(w, p), pseudo_count=c),
+               lambda: em_bernoulli(X, init_bernoulli(X, 2, rng=0), pseudo_count=c, max_iter=5)):
+        try:
+            fit = fn()
+        except (ValueError, TypeError) as exc:
+            assert str(exc)
+            continue
+        if hasattr(fit, "loglik"):
+            assert np.all(np.isfinite(fit.loglik))

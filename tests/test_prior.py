@@ -262,3 +262,27 @@ def test_notebook_10b_the_prior_grows_no_needles_on_the_annulus():
     assert ml.loglik(ring) > mp.loglik(ring)                                   # ML wins on training data
     assert mp.loglik(ring_new) / 5000 == pytest.approx(-0.500, abs=0.01)
     assert ml.loglik(ring_new) / 5000 == pytest.approx(-0.573, abs=0.01)
+
+
+# --- whatever arrives, only a clear ValueError or TypeError -------------------------------------------
+
+from hypothesis import given, settings, strategies as st                      # noqa: E402
+from hypothesis.extra.numpy import array_shapes, arrays                         # noqa: E402
+
+_junk = st.one_of(arrays(np.float64, array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4),
+                         elements=st.floats(allow_nan=True, allow_infinity=True)),
+                  st.none(), st.text(max_size=3), st.integers(-3, 3), st.just([[1, 2], [3]]))
+
+
+@settings(max_examples=80, deadline=None)
+@given(alpha=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=2), st.none()),
+       scale=_junk, dof=st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=2)))
+def test_prior_constructor_only_raises_clear_errors(alpha, scale, dof):
+    try:
+        prior = Prior(alpha=alpha, scale=scale, dof=dof)
+    except (ValueError, TypeError) as exc:
+        assert str(exc)
+        return
+    assert prior.alpha >= 1
+    if prior.scale is not None:
+        assert np.linalg.eigvalsh(prior.scale).min() > 0 and prior.dof > prior.scale.shape[0] - 1
