@@ -238,3 +238,45 @@ def test_bernoulli_functions_only_raise_clear_errors(X, w, p, c):
             continue
         if hasattr(fit, "loglik"):
             assert np.all(np.isfinite(fit.loglik))
+
+
+# --- the exercise checks (emlib/course/checks/bernoulli.py) ---------------------------------------
+
+def test_bernoulli_checks_pass_their_references_and_name_common_mistakes():
+    from emlib.course.checks import bernoulli as chk
+
+    for check in (chk.check_bernoulli_log_likelihoods, chk.check_bernoulli_e_step, chk.check_bernoulli_m_step):
+        result = check.evaluate(check.reference)
+        assert result.passed, result.message
+
+    def naive_product(X, P):
+        with np.errstate(divide="ignore"):
+            return np.log(np.prod(np.where(X[:, None, :] == 1, P[None], 1 - P[None]), axis=2))
+
+    result = chk.check_bernoulli_log_likelihoods.evaluate(naive_product)
+    assert not result.passed and "underflow" in result.message and "800 pixels" in result.message
+
+    def only_on_pixels(X, P):
+        return X @ np.log(P).T
+
+    result = chk.check_bernoulli_log_likelihoods.evaluate(only_on_pixels)
+    assert "a pixel that is off contributes ln(1 - p_kj)" in result.message
+
+    def m_step_over_n(X, resp, c):
+        return resp.mean(axis=0), (resp.T @ X) / len(X)
+
+    assert "divide by N_k" in chk.check_bernoulli_m_step.evaluate(m_step_over_n).message
+
+    def m_step_half_prior(X, resp, c):
+        nk = resp.sum(axis=0)
+        return nk / nk.sum(), (resp.T @ X + c) / (nk[:, None] + c)
+
+    assert "N_k + 2c" in chk.check_bernoulli_m_step.evaluate(m_step_half_prior).message
+
+    def e_step_without_weights(X, w, P):
+        resp, loglik = bernoulli_e_step(X, BernoulliMixture(np.full(len(w), 1 / len(w)), P))
+        return resp, loglik
+
+    result = chk.check_bernoulli_e_step.evaluate(e_step_without_weights)
+    assert not result.passed and "weights" in result.message
+    assert not chk.check_bernoulli_e_step.evaluate(bernoulli_e_step).passed      # emlib's own is refused
