@@ -6,6 +6,7 @@ from .init import init_from_data, init_from_labels, init_kmeans_pp, kmeans_pp_in
 from .kmeans import KMeansResult, kmeans, kmeans_limit_mixture
 from .missing import em_missing, impute
 from .mixture import Mixture, logsumexp_rows
+from .prior import Prior
 from .scoring import match_components, match_labels, matched_accuracy, overlap_counts
 from .selection import aic, bic, n_parameters, trim
 from .steps import (
@@ -38,7 +39,7 @@ def __getattr__(name):
 
 
 __all__ = [
-    "COVARIANCE_KINDS", "EMResult", "GaussianMixtureEM", "GradientResult", "KMeansResult", "Mixture",
+    "COVARIANCE_KINDS", "EMResult", "GaussianMixtureEM", "GradientResult", "KMeansResult", "Mixture", "Prior",
     "aic", "bic", "e_step", "em", "em_missing", "expected_complete_loglik", "free_energy", "gradient_ascent", "impute", "init_from_data", "init_from_labels",
     "init_kmeans_pp", "kmeans", "kmeans_limit_mixture", "kmeans_pp_indices", "logsumexp_rows",
     "m_step", "match_components", "match_labels", "matched_accuracy", "n_parameters", "overlap_counts", "responsibility_entropy",

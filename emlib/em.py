@@ -12,7 +12,7 @@ sums from which the M-step builds theta^(t+1).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Callable
 
@@ -28,6 +28,7 @@ from ._validation import (
     is_dask_array,
 )
 from .mixture import Mixture
+from .prior import Prior, check_prior
 from .steps import e_step, mixture_from_moments
 from .suffstats import SufficientStatistics, accumulate
 
@@ -48,6 +49,10 @@ class EMResult:
     covariance : str, the covariance kind fitted
     responsibilities : array of shape (n, m), E[z_i^(k)] at the final parameters
         (computed on first access)
+    prior : Prior or None, the prior of MAP-EM
+    log_prior : array of shape (n_iter + 1,), ln p(theta^(t)) up to a constant
+        (zeros without a prior); ``log_posterior`` = loglik + log_prior is what
+        MAP-EM climbs
     """
 
     mixture: Mixture
@@ -58,6 +63,13 @@ class EMResult:
     covariance: str
     X: np.ndarray
     _weights: np.ndarray | None = None
+    prior: Prior | None = None
+    log_prior: np.ndarray | None = None
+
+    @property
+    def log_posterior(self) -> np.ndarray:
+        """ln p(theta^(t) | X) up to a constant, shape (n_iter + 1,): loglik + log_prior."""
+        return self.loglik if self.log_prior is None else self.loglik + self.log_prior
 
     @cached_property
     def responsibilities(self) -> np.ndarray:
@@ -80,7 +92,7 @@ class EMResult:
 def em(X, init: Mixture, *, covariance: str = "full", max_iter: int = 100, tol: float = 1e-6,
        reg: float = 1e-6, min_weight: float | None = None, fix_weights: bool = False,
        sample_weight=None, callback: Callable | None = None, keep_history: bool = True,
-       chunk_size: int | None = None) -> EMResult:
+       chunk_size: int | None = None, prior: Prior | None = None) -> EMResult:
     """Fit a Gaussian mixture to X by EM, starting from ``init``.
 
     Parameters
@@ -104,6 +116,11 @@ def em(X, init: Mixture, *, covariance: str = "full", max_iter: int = 100, tol: 
     callback : callable(t, mixture, loglik) or None, called at t = 0 and after every iteration
     keep_history : bool, keep theta^(t) for every t in ``history``
     chunk_size : rows per chunk of the fast pass (default: about 1 MB of work space)
+    prior : emlib.Prior or None. MAP-EM: every M-step maximises
+        Q(theta | theta^(t)) + ln p(theta) (Dirichlet weights, inverse-Wishart
+        covariances, see :mod:`emlib.prior`); the loop then climbs the
+        log-posterior l(theta) + ln p(theta) (``result.log_posterior``), and
+        ``tol`` applies to its change. Use reg=0 for the exact MAP estimate.
 
     Returns
     -------
@@ -115,13 +132,16 @@ def em(X, init: Mixture, *, covariance: str = "full", max_iter: int = 100, tol: 
     chosen covariance kind (a full-covariance start under "spherical" may
     drop on the first step), except where ``min_weight`` trims a component,
     and up to drops of the order of ``reg``: adding reg to the covariances
-    makes the M-step a slightly regularised maximiser of Q.
+    makes the M-step a slightly regularised maximiser of Q. With a
+    ``prior`` the same holds for the log-posterior (the log-likelihood
+    alone may then fall).
     """
     if is_dask_array(X):
         return _em_dask(X, init, covariance, max_iter, tol, reg, min_weight, fix_weights, sample_weight, callback,
-                        keep_history, chunk_size)
+                        keep_history, chunk_size, prior)
     X = check_data(X)
-    args = check_em_arguments(init, X, covariance, max_iter, tol, reg, min_weight, callback, sample_weight)
+    args = check_em_arguments(init, X, covariance, max_iter, tol, reg, min_weight, callback, sample_weight,
+                              prior=prior)
     w = args.sample_weight
     center = X.mean(axis=0) if w is None else (w @ X) / args.n_total
     variances_only = args.covariance in ("diag", "spherical", "fixed")
@@ -135,7 +155,7 @@ def em(X, init: Mixture, *, covariance: str = "full", max_iter: int = 100, tol: 
 
 
 def _em_dask(X, init, covariance, max_iter, tol, reg, min_weight, fix_weights, sample_weight, callback,
-             keep_history, chunk_size):
+             keep_history, chunk_size, prior):
     """:func:`em` on a Dask array chunked by rows: each iteration maps the pass over the blocks (emlib.scale)."""
     from .scale import DaskEMResult, accumulate_blocks, check_dask_data, row_blocks
 
@@ -143,7 +163,7 @@ def _em_dask(X, init, covariance, max_iter, tol, reg, min_weight, fix_weights, s
     w = sample_weight
     if is_dask_array(w):
         w = w.compute()                   # one number per sample: n floats, far less than X
-    args = check_em_arguments(init, X, covariance, max_iter, tol, reg, min_weight, callback, w)
+    args = check_em_arguments(init, X, covariance, max_iter, tol, reg, min_weight, callback, w, prior=prior)
     w = args.sample_weight
     if w is None:
         center = np.asarray(sums, dtype=np.float64) / X.shape[0]
@@ -172,10 +192,11 @@ class EMArguments:
     callback: Callable | None
     sample_weight: np.ndarray | None
     n_total: float
+    prior: Prior | None = None
 
 
 def check_em_arguments(init, X, covariance, max_iter, tol, reg, min_weight, callback, sample_weight,
-                       *, informative=None, init_hint="init_kmeans_pp(X, m, rng)") -> EMArguments:
+                       *, informative=None, init_hint="init_kmeans_pp(X, m, rng)", prior=None) -> EMArguments:
     """The checks that every Gaussian EM loop makes at the door.
 
     ``informative`` (bool array (n,)) marks the samples that can carry a
@@ -202,7 +223,7 @@ def check_em_arguments(init, X, covariance, max_iter, tol, reg, min_weight, call
                          f"{'' if informative is None else ' with an observed feature'}"
                          f"{'' if w is None else ' of positive weight'}; use m <= n = {n_usable}")
     n_total = float(n) if w is None else float(w.sum())
-    return EMArguments(kind, max_iter, tol, reg, min_weight, callback, w, n_total)
+    return EMArguments(kind, max_iter, tol, reg, min_weight, callback, w, n_total, check_prior(prior, d))
 
 
 def check_callback(callback, signature: str) -> None:
@@ -220,7 +241,7 @@ class GaussianMStep:
     """
 
     def __init__(self, init: Mixture, args: EMArguments, fix_weights: bool):
-        self.covariance, self.reg, self.min_weight = args.covariance, args.reg, args.min_weight
+        self.covariance, self.reg, self.min_weight, self.prior = args.covariance, args.reg, args.min_weight, args.prior
         self.fixed_covariances = init.covariances if args.covariance == "fixed" else None
         self.fixed_weights = init.weights if fix_weights else None
 
@@ -230,7 +251,8 @@ class GaussianMStep:
             self.fixed_covariances = None if self.fixed_covariances is None else self.fixed_covariances[keep]
             self.fixed_weights = None if self.fixed_weights is None else self.fixed_weights[keep]
         return mixture_from_moments(stats.moments(keep), self.covariance, self.reg,
-                                    fixed_covariances=self.fixed_covariances, fixed_weights=self.fixed_weights)
+                                    fixed_covariances=self.fixed_covariances, fixed_weights=self.fixed_weights,
+                                    prior=self.prior)
 
     def survivors(self, nk: np.ndarray) -> np.ndarray:
         """The components whose new weight N_k / n is at least min_weight (all without trimming)."""
@@ -244,20 +266,36 @@ class GaussianMStep:
 
 def fit_gaussian(e_step_pass, init: Mixture, args: EMArguments, *, fix_weights: bool, keep_history: bool,
                  make_result):
-    """Run :func:`iterate` with a pass that returns sufficient statistics and the Gaussian M-step."""
-    user_callback = args.callback
-    run = iterate(e_step_pass, GaussianMStep(init, args, fix_weights), init, max_iter=args.max_iter,
-                  converged=loglik_change_below(args.tol, args.n_total), record=lambda st: st.loglik,
+    """Run :func:`iterate` with a pass that returns sufficient statistics and the Gaussian M-step.
+
+    Under a prior the pass's statistics also carry ln p(theta) of the E-step's
+    parameters, and the stop test watches the log-posterior.
+    """
+    user_callback, prior = args.callback, args.prior
+    if prior is None:
+        e_step_fn = e_step_pass
+    else:
+        def e_step_fn(mixture):
+            return replace(e_step_pass(mixture), log_prior=prior.log_density(mixture))
+    run = iterate(e_step_fn, GaussianMStep(init, args, fix_weights), init, max_iter=args.max_iter,
+                  converged=loglik_change_below(args.tol, args.n_total, lambda st: st.objective),
+                  record=lambda st: (st.loglik, st.log_prior),
                   callback=None if user_callback is None else (lambda t, mix, st: user_callback(t, mix, st.loglik)),
                   keep_history=keep_history)
-    return make_result(mixture=run.theta, loglik=np.array(run.records), history=run.history,
-                       n_iter=run.n_iter, converged=run.converged, covariance=args.covariance)
+    records = np.array(run.records).reshape(-1, 2)
+    return make_result(mixture=run.theta, loglik=records[:, 0].copy(), history=run.history,
+                       n_iter=run.n_iter, converged=run.converged, covariance=args.covariance,
+                       prior=prior, log_prior=None if prior is None else records[:, 1].copy())
 
 
-def loglik_change_below(tol: float, n_total: float):
-    """The lecture's stop test: |l(theta^(t)) - l(theta^(t-1))| / n < tol (the per-sample change)."""
+def loglik_change_below(tol: float, n_total: float, objective=lambda evidence: evidence.loglik):
+    """The lecture's stop test: |l(theta^(t)) - l(theta^(t-1))| / n < tol (the per-sample change).
+
+    ``objective(evidence)`` reads l from an E-step's result (default: its
+    ``loglik``; MAP-EM passes the log-posterior).
+    """
     def converged(previous, current) -> bool:
-        return previous is not None and abs(current.loglik - previous.loglik) / n_total < tol
+        return previous is not None and abs(objective(current) - objective(previous)) / n_total < tol
     return converged
 
 

@@ -549,7 +549,7 @@ class MissingEMResult(EMResult):
 def em_missing(X, init: Mixture, *, covariance: str = "full", max_iter: int = 100, tol: float = 1e-6,
                reg: float = 1e-6, min_weight: float | None = None, fix_weights: bool = False,
                sample_weight=None, callback: Callable | None = None, keep_history: bool = True,
-               chunk_size: int | None = None) -> MissingEMResult:
+               chunk_size: int | None = None, prior=None) -> MissingEMResult:
     """Fit a Gaussian mixture by EM to data with missing features (NaN), starting from ``init``.
 
     Each iteration is the E-step of :func:`e_step_missing` (responsibilities
@@ -570,8 +570,9 @@ def em_missing(X, init: Mixture, *, covariance: str = "full", max_iter: int = 10
         them on the complete rows or on :func:`mean_impute` (X).
     covariance : {"full", "diag", "spherical", "tied", "fixed"}; all are supported
         ("fixed" keeps the covariances of ``init``).
-    max_iter, tol, reg, min_weight, fix_weights, sample_weight, callback, keep_history, chunk_size
-        as in :func:`emlib.em`. The stopping rule is the same:
+    max_iter, tol, reg, min_weight, fix_weights, sample_weight, callback, keep_history, chunk_size, prior
+        as in :func:`emlib.em` (a :class:`emlib.Prior` gives MAP-EM: the M-step
+        adds the prior's pseudo-observations to the expected statistics). The stopping rule is the same:
         |l(theta^(t)) - l(theta^(t-1))| / n < tol, with n the number of rows
         of X (the total weight with ``sample_weight``).
 
@@ -594,7 +595,8 @@ def em_missing(X, init: Mixture, *, covariance: str = "full", max_iter: int = 10
     X = check_data_missing(X)
     informative = ~np.all(np.isnan(X), axis=1)
     args = check_em_arguments(init, X, covariance, max_iter, tol, reg, min_weight, callback, sample_weight,
-                              informative=informative, init_hint="init_kmeans_pp(mean_impute(X), m, rng)")
+                              informative=informative, init_hint="init_kmeans_pp(mean_impute(X), m, rng)",
+                              prior=prior)
     w = args.sample_weight
     usable = informative if w is None else informative & (w > 0)
     rows = slice(None) if usable.all() else np.flatnonzero(usable)

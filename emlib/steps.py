@@ -27,6 +27,7 @@ from ._validation import (
     check_sample_weight,
 )
 from .mixture import Mixture, logsumexp_rows
+from .prior import Prior, check_prior
 
 # A component whose total responsibility sum_i E[z_i^(k)] is below this many
 # samples' worth has collapsed: its mean would be 0/0.
@@ -251,8 +252,15 @@ def moments(X: np.ndarray, resp: np.ndarray, sample_weight: np.ndarray | None = 
 
 
 def mixture_from_moments(mom: Moments, covariance: str, reg: float, *, fixed_covariances=None,
-                         fixed_weights=None) -> Mixture:
+                         fixed_weights=None, prior: Prior | None = None) -> Mixture:
     """The M-step from N_k, mu_k and S_k: rho_k = N_k / sum_j N_j, mu_k, and the kind's Sigma_k.
+
+    With a ``prior`` (MAP-EM, :class:`emlib.Prior`) the prior enters as
+    pseudo-observations and the same rules give the MAP M-step:
+
+        rho_k   = (N_k + alpha - 1) / (n + m (alpha - 1))
+        Sigma_k = the kind's rule (COVARIANCE_UPDATES) applied to S_k + Psi and N_k + nu + d + 1
+                  (full: (S_k + Psi) / (N_k + nu + d + 1)).
 
     Parameters
     ----------
@@ -262,24 +270,26 @@ def mixture_from_moments(mom: Moments, covariance: str, reg: float, *, fixed_cov
     fixed_covariances : array of shape (m, d, d), kept as they are for "fixed"
     fixed_weights : array of shape (m,) or None: hold the weights at these
         values (renormalised to sum 1) instead of N_k / n
+    prior : Prior or None (validated)
 
     Returns
     -------
     Mixture of kind ``covariance``
     """
     nk = check_collapse(mom.nk)
-    weights = nk / nk.sum() if fixed_weights is None else fixed_weights / fixed_weights.sum()
-    if covariance == "fixed":
-        cov = fixed_covariances
-    else:
-        if mom.diagonal_only and covariance in ("full", "tied"):
-            raise ValueError(f"internal: covariance={covariance!r} needs the full scatter matrices")
-        cov = covariances_from_scatter(mom.scatter, nk, covariance, reg)
+    if covariance in ("full", "tied") and mom.diagonal_only:
+        raise ValueError(f"internal: covariance={covariance!r} needs the full scatter matrices")
+    # ML: rho_k = N_k / n and the kind's rule on (S_k, N_k); MAP: the same with the prior's pseudo-observations
+    weights = nk / nk.sum() if prior is None else prior.weights(nk)
+    scatter, counts = (mom.scatter, nk) if prior is None else (prior.scatter(mom.scatter), prior.counts(nk))
+    cov = fixed_covariances if covariance == "fixed" else covariances_from_scatter(scatter, counts, covariance, reg)
+    if fixed_weights is not None:
+        weights = fixed_weights / fixed_weights.sum()
     return Mixture(weights, mom.means, cov, covariance)
 
 
 def m_step(X, resp, *, covariance: str = "full", reg: float = 1e-6, sample_weight=None,
-           fixed_covariances=None, fixed_weights=None) -> Mixture:
+           fixed_covariances=None, fixed_weights=None, prior: Prior | None = None) -> Mixture:
     """M-step: theta^(t+1) = argmax_theta Q(theta | theta^(t)).
 
     Given the responsibilities of the E-step, the weights, the means and the
@@ -302,19 +312,22 @@ def m_step(X, resp, *, covariance: str = "full", reg: float = 1e-6, sample_weigh
     fixed_covariances : array-like of shape (m, d, d), required for "fixed"
     fixed_weights : array-like of shape (m,), optional: hold the weights at
         these values instead of updating them (the k-means limit).
+    prior : emlib.Prior or None. With a prior, the MAP M-step:
+        argmax_theta Q(theta | theta^(t)) + ln p(theta) (see :mod:`emlib.prior`).
 
     Returns
     -------
     Mixture of kind ``covariance``
     """
     X, resp = _check_X_resp(X, resp)
+    prior = check_prior(prior, X.shape[1])
     kind = check_covariance_kind(covariance)
     reg = check_float(reg, "reg", minimum=0.0)
     w = check_sample_weight(sample_weight, X.shape[0])
     m, d = resp.shape[1], X.shape[1]
     fixed_covariances, fixed_weights = check_fixed_parts(kind, m, d, fixed_covariances, fixed_weights)
     return mixture_from_moments(moments(X, resp, w), kind, reg, fixed_covariances=fixed_covariances,
-                                fixed_weights=fixed_weights)
+                                fixed_weights=fixed_weights, prior=prior)
 
 
 def check_fixed_parts(kind: str, m: int, d: int, fixed_covariances, fixed_weights):

@@ -61,6 +61,7 @@ class SufficientStatistics:
     loglik : sum_i w_i ln p(x_i | theta), at the parameters of the E-step
     center : (d,) the centring point c
     diagonal : bool
+    log_prior : ln p(theta) at the parameters of the E-step under a prior (MAP-EM), 0 without
     """
 
     nk: np.ndarray
@@ -69,6 +70,12 @@ class SufficientStatistics:
     loglik: float
     center: np.ndarray
     diagonal: bool
+    log_prior: float = 0.0
+
+    @property
+    def objective(self) -> float:
+        """What EM climbs: l(theta), or the log-posterior l(theta) + ln p(theta) under a prior."""
+        return self.loglik + self.log_prior
 
     def __add__(self, other: "SufficientStatistics") -> "SufficientStatistics":
         """The statistics of two sets of samples together (same mixture, centre and layout): sums add up."""
@@ -192,7 +199,7 @@ def is_diagonal(mixture: Mixture) -> bool:
 _BLAS_CONTROLLER = None
 
 
-def _one_blas_thread():
+def one_blas_thread():
     """A context in which BLAS uses one thread.
 
     The products of a pass are small (m x p times p x chunk); a second BLAS
@@ -242,7 +249,7 @@ def accumulate(X: np.ndarray, mixture: Mixture, *, center: np.ndarray, diagonal:
     # runs along long contiguous rows instead of across a tiny last axis.
     phiT_buf = np.empty((p, rows))
     total = np.zeros((m, p))
-    with _one_blas_thread():
+    with one_blas_thread():
         loglik = _pass(X, WT, center, diagonal, sample_weight, rows, phiT_buf, total)
     return SufficientStatistics(nk=total[:, 0].copy(), first=total[:, 1:1 + d].copy(),
                                 second=total[:, 1 + d:].copy(), loglik=loglik,

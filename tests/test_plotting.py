@@ -69,3 +69,18 @@ def test_show_formula_shows_the_lines_that_run():
         formula_lines(update_weights, "no such line")
     with pytest.raises(ValueError, match="last="):
         formula_lines(update_weights, "return", "never")
+
+
+def test_plot_image_grid_draws_one_image_per_cell_with_its_labels():
+    from emlib.course.plotting import plot_image_grid
+
+    images = np.random.default_rng(0).random((2, 3, 12))
+    fig = plot_image_grid(images, (3, 4), row_labels=["a", "b"], col_labels=["x", "y", "z"], colorbar="p")
+    axes = [ax for ax in fig.axes if ax.images]
+    assert len(axes) == 6
+    np.testing.assert_allclose(axes[4].images[0].get_array(), images[1, 1].reshape(3, 4))
+    assert axes[2].get_title() == "z" and axes[3].get_ylabel() == "b"
+    assert len(fig.axes) == 7                                      # and a colour bar
+    plt.close(fig)
+    with pytest.raises(ValueError, match=r"images must have shape \(rows, cols, 12\)"):
+        plot_image_grid(images[0], (3, 4))

@@ -100,3 +100,12 @@ def test_import_emlib_never_imports_dask():
     code = "import sys, emlib; print(any(m.split('.')[0] in ('dask', 'distributed', 'zarr') for m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True).stdout.strip() == "False"
+
+
+def test_map_em_on_blocks_equals_map_em_in_memory(problem):
+    X, init = problem
+    prior = emlib.Prior.from_data(X, 3)
+    in_memory = emlib.em(X, init, prior=prior, tol=0, max_iter=10)
+    blocks = emlib.em(da.from_array(X, chunks=(1000, -1)), init, prior=prior, tol=0, max_iter=10)
+    assert_same_fit(in_memory, blocks)
+    np.testing.assert_allclose(blocks.log_posterior, in_memory.log_posterior, rtol=1e-10)

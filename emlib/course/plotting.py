@@ -212,6 +212,46 @@ def plot_iterations(X, result, iterations=(0, 1, 2, 3, 20), *, ncols=None, size=
     return fig
 
 
+def plot_image_grid(images, shape, *, row_labels=None, col_labels=None, size=0.9, cmap="Greys", vmin=0.0,
+                    vmax=1.0, colorbar=None):
+    """Small images in a grid: one row per group (e.g. an iteration), one column per image (e.g. a prototype).
+
+    Parameters
+    ----------
+    images : array-like of shape (rows, cols, h * w), the flattened images (e.g. p_kj of a Bernoulli mixture)
+    shape : (h, w), how each image is reshaped
+    row_labels, col_labels : sequences of str (rows and cols entries) or None
+    size : float, inches per image
+    cmap, vmin, vmax : the colour scale shared by all images
+    colorbar : str or None, the label of a colour bar for that scale (None: no colour bar)
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    images = np.asarray(images, dtype=float)
+    if images.ndim != 3 or images.shape[2] != shape[0] * shape[1]:
+        raise ValueError(f"images must have shape (rows, cols, {shape[0] * shape[1]}), got {images.shape}")
+    rows, cols = images.shape[:2]
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols + (1.2 if colorbar else 0.4), size * rows + 0.3),
+                             squeeze=False)
+    for r in range(rows):
+        for c in range(cols):
+            ax = axes[r, c]
+            shown = ax.imshow(images[r, c].reshape(shape), cmap=cmap, vmin=vmin, vmax=vmax)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():             # a thin frame around every image
+                spine.set(visible=True, color="0.6", linewidth=0.6)
+            if col_labels is not None and r == 0:
+                ax.set_title(col_labels[c], fontsize=11)
+        if row_labels is not None:
+            axes[r, 0].set_ylabel(row_labels[r], rotation=0, ha="right", va="center", fontsize=11)
+    if colorbar:
+        fig.colorbar(shown, ax=axes, fraction=0.02, pad=0.02).set_label(colorbar)
+    return fig
+
+
 def palette_png(fig, scale: int = 2) -> tuple[bytes, dict]:
     """The figure as a 256-colour PNG at ``scale`` times its display resolution, with display metadata.
 
