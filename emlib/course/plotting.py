@@ -329,7 +329,7 @@ def plot_mean_paths(ax, X, result, *, n_marked=10):
     return ax
 
 
-def plot_outlines(ax, X, mixture, *, color=PALETTE[0], mean_color=PALETTE[1], n_std=(1,), linewidth=1.2):
+def plot_outlines(ax, X, mixture, *, color=PALETTE[0], mean_color=PALETTE[6], n_std=(1,), linewidth=1.2):
     """Many components at once: grey data, every component's ellipse in one colour, its mean as a dot.
 
     For mixtures with many components (e.g. 30 on a ring), where a colour per
@@ -352,6 +352,34 @@ def plot_outlines(ax, X, mixture, *, color=PALETTE[0], mean_color=PALETTE[1], n_
                   alpha_by_weight=False)
     ax.plot(mixture.means[:, 0], mixture.means[:, 1], "o", color=mean_color, ms=3.5)
     ax.set_aspect("equal")
+    return ax
+
+
+def plot_curves_with_spread(ax, x, curves, *, spread=None):
+    """One curve per method, a colour, marker and line style each, with a shaded band of +- its spread.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    x : array-like of shape (p,), e.g. the fraction of missing entries
+    curves : dict {label: array-like of shape (p,)}, e.g. the mean over replicates
+    spread : dict {label: array-like of shape (p,)} or None, e.g. the standard deviation
+        over replicates; the band is curve - spread to curve + spread
+
+    Returns
+    -------
+    ax
+    """
+    x = np.asarray(x, dtype=float)
+    for k, (label, y) in enumerate(curves.items()):
+        y = np.asarray(y, dtype=float)
+        if y.shape != x.shape:
+            raise ValueError(f"curve {label!r} must have the shape of x, {x.shape}; got {y.shape}")
+        color = PALETTE[k % len(PALETTE)]
+        ax.plot(x, y, color=color, marker=component_marker(k), ls=component_linestyle(k), ms=6, label=label)
+        if spread is not None and label in spread:
+            s = np.asarray(spread[label], dtype=float)
+            ax.fill_between(x, y - s, y + s, color=color, alpha=0.2, linewidth=0)
     return ax
 
 
