@@ -667,3 +667,41 @@ def fit_with_holes(X, m: int, method: str, rng=None, *, n_starts: int = 1, max_i
         start_data = filled
     fits = [fit(init_kmeans_pp(start_data, m, rng)) for _ in range(n_starts)]
     return max(fits, key=lambda f: f.loglik[-1])
+
+
+def compare_quick_fixes(X, X_full, truth, rng=None, *, n_starts: int = 2, tol: float = 1e-5):
+    """Fit ``truth.n_components`` components to X with holes by each of :data:`QUICK_FIXES`, and score them.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, d), NaN where an entry was deleted
+    X_full : array-like of shape (n, d), the data before deletion (to score the imputations)
+    truth : Mixture, the mixture that generated X_full
+    rng : int seed, Generator or None; every method gets the same seed for its starts
+    n_starts : int >= 1, tol : float >= 0, passed to :func:`fit_with_holes`
+
+    Returns
+    -------
+    scores : dict {method: (mean error, covariance error, imputation RMSE)}, the errors from
+        :func:`emlib.scoring.parameter_errors`, the RMSE over the deleted entries (NaN if none)
+        of the filled table: column means for "mean imputation", :func:`impute` with the fit otherwise
+    fits : dict {method: EMResult}
+    """
+    from .scoring import parameter_errors
+
+    X = check_data_missing(X)
+    X_full = as_float_array(X_full, "X_full", 2)
+    if X_full.shape != X.shape or np.isnan(X_full).any():
+        raise ValueError(f"X_full must be the complete data, of the shape of X {X.shape}, without NaN")
+    if not isinstance(truth, Mixture):
+        raise TypeError(f"truth must be an emlib.Mixture, got {type(truth).__name__}")
+    seed = int(check_rng(rng).integers(2**32))
+    gone = np.isnan(X)
+    scores, fits = {}, {}
+    for method in QUICK_FIXES:
+        fit = fit_with_holes(X, truth.n_components, method, seed, n_starts=n_starts, tol=tol)
+        filled = mean_impute(X) if method == "mean imputation" else impute(X, fit.mixture)
+        rmse = float(np.sqrt(np.mean((filled[gone] - X_full[gone]) ** 2))) if gone.any() else float("nan")
+        scores[method] = (*parameter_errors(fit.mixture, truth), rmse)
+        fits[method] = fit
+    return scores, fits

@@ -446,3 +446,23 @@ def test_fit_with_holes_refuses_an_unknown_method_and_too_few_complete_rows():
     X[1:, 0] = np.nan
     with pytest.raises(ValueError, match="1 complete rows, fewer than m = 2"):
         fit_with_holes(X, 2, "drop rows")
+
+
+def test_compare_quick_fixes_scores_each_method_against_the_truth():
+    from emlib.missing import QUICK_FIXES, compare_quick_fixes
+
+    truth = Mixture([0.5, 0.5], [[0.0, 0.0], [6.0, 6.0]], np.stack([np.eye(2)] * 2))
+    full, _ = truth.sample(300, np.random.default_rng(2))
+    X = full.copy()
+    X[:60, 1] = np.nan
+    scores, fits = compare_quick_fixes(X, full, truth, 0)
+    assert list(scores) == list(QUICK_FIXES) == list(fits)
+    rmse_mean = np.sqrt(np.mean((np.nanmean(X[:, 1]) - full[:60, 1]) ** 2))
+    assert scores["mean imputation"][2] == pytest.approx(rmse_mean)          # column means fill the holes
+    assert scores["EM with missing features"][2] < scores["mean imputation"][2]
+    assert scores["drop rows"][0] < 0.5 and scores["EM with missing features"][0] < 0.5
+    assert scores["mean imputation"][0] > scores["EM with missing features"][0]
+    no_holes, _ = compare_quick_fixes(full, full, truth, 0)
+    assert np.isnan(no_holes["drop rows"][2])
+    with pytest.raises(ValueError, match="X_full must be the complete data"):
+        compare_quick_fixes(X, full[:10], truth)
