@@ -112,3 +112,33 @@ def test_race_paths_outlines_and_curves_draw_one_artist_per_run():
     with pytest.raises(ValueError, match="curve 'a' must have the shape of x"):
         plot_curves_with_spread(ax, [0, 1], {"a": [1, 2, 3]})
     plt.close("all")
+
+
+def test_imputation_picture_marks_only_the_rows_with_holes():
+    from emlib.course.plotting import plot_imputations
+
+    full = np.arange(12.0).reshape(6, 2)
+    X = full.copy()
+    X[[1, 4], 1] = np.nan
+    filled = np.where(np.isnan(X), 0.0, X)
+    fig, ax = plt.subplots()
+    plot_imputations(ax, X, full, filled, sd=np.ones_like(X))
+    counts = [len(c.get_offsets()) for c in ax.collections if hasattr(c, "get_offsets") and c.get_offsets().ndim == 2]
+    assert counts[:3] == [4, 2, 2]                                 # complete rows, truths, imputations
+    with pytest.raises(ValueError, match="same shape"):
+        plot_imputations(ax, X, full[:3], filled)
+    plt.close(fig)
+
+
+def test_sigma_circles_have_radius_sigma_around_each_mean():
+    from emlib.course.plotting import plot_sigma_circles
+
+    X = np.array([[0.0, 0.0], [3.0, 0.0], [0.1, 0.2]])
+    resp = np.array([[1.0, 0.0], [0.0, 1.0], [0.9, 0.1]])
+    fig, ax = plt.subplots()
+    plot_sigma_circles(ax, X, resp, [[0.0, 0.0], [3.0, 0.0]], 0.5, reference_means=[[0.0, 0.1], [3.0, 0.1]])
+    assert [p.get_radius() for p in ax.patches] == [0.5, 0.5]
+    assert [tuple(p.center) for p in ax.patches] == [(0.0, 0.0), (3.0, 0.0)]
+    with pytest.raises(ValueError, match="sigma must be a positive number"):
+        plot_sigma_circles(ax, X, resp, [[0.0, 0.0], [3.0, 0.0]], 0.0)
+    plt.close(fig)

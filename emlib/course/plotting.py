@@ -355,6 +355,78 @@ def plot_outlines(ax, X, mixture, *, color=PALETTE[0], mean_color=PALETTE[6], n_
     return ax
 
 
+def plot_sigma_circles(ax, X, resp, means, sigma, *, reference_means=None):
+    """Points coloured by their responsibilities, each mean a cross inside a circle of radius sigma.
+
+    The picture of the k-means limit (equal weights, covariance sigma^2 I):
+    the circle shows how far a component "sees".
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    X : array of shape (n, 2)
+    resp : array of shape (n, m), E[z_i^(k)]
+    means : array of shape (m, 2)
+    sigma : float > 0, the shared standard deviation
+    reference_means : array of shape (m', 2) or None, drawn as black plus signs (e.g. k-means' means)
+
+    Returns
+    -------
+    ax
+    """
+    from matplotlib.patches import Circle
+
+    means = np.asarray(means, dtype=float)
+    if not np.isfinite(sigma) or sigma <= 0:
+        raise ValueError(f"sigma must be a positive number, got {sigma}")
+    plot_mixture_2d(X, resp=resp, ax=ax, s=8)
+    colors = component_colors(means.shape[0])
+    for k, mean in enumerate(means):
+        ax.add_patch(Circle(mean, sigma, fill=False, color=colors[k], lw=1.5, ls=component_linestyle(k)))
+        ax.plot(*mean, "x", color=colors[k], ms=10, mew=2.5)
+    if reference_means is not None:
+        ax.plot(*np.asarray(reference_means, dtype=float).T, "k+", ms=12, mew=2)
+    ax.set_aspect("equal")
+    return ax
+
+
+def plot_imputations(ax, X, X_full, filled, *, dims=(0, 1), sd=None):
+    """Deleted values against their imputations, in the plane of two features.
+
+    Grey dots: the rows with nothing missing in ``dims``; open circles: the true
+    values of the rows with a hole in ``dims``; squares: where they were filled in;
+    error bars (when ``sd`` is given): one conditional standard deviation of the
+    second feature.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    X : array of shape (n, d), NaN where an entry is missing
+    X_full : array of shape (n, d), the data before deletion
+    filled : array of shape (n, d), X with its holes filled
+    dims : (int, int), the two features drawn
+    sd : array of shape (n, d) or None, the conditional standard deviations of the filled entries
+
+    Returns
+    -------
+    ax
+    """
+    X, X_full, filled = (np.asarray(a, dtype=float) for a in (X, X_full, filled))
+    if not X.shape == X_full.shape == filled.shape:
+        raise ValueError(f"X, X_full and filled must have the same shape, got {X.shape}, {X_full.shape}, {filled.shape}")
+    i, j = dims
+    holed = np.isnan(X[:, [i, j]]).any(axis=1)
+    ax.scatter(X[~holed, i], X[~holed, j], s=8, color="0.6", label="complete samples")
+    ax.scatter(X_full[holed, i], X_full[holed, j], s=14, facecolors="none", edgecolors=PALETTE[0], linewidths=0.8,
+               label="deleted value (truth)")
+    ax.scatter(filled[holed, i], filled[holed, j], s=14, marker="s", color=PALETTE[1], label="filled-in value")
+    if sd is not None:
+        sd = np.asarray(sd, dtype=float)
+        ax.errorbar(filled[holed, i], filled[holed, j], yerr=sd[holed, j], fmt="none", ecolor=PALETTE[1],
+                    alpha=0.25, lw=0.8)
+    return ax
+
+
 def plot_curves_with_spread(ax, x, curves, *, spread=None):
     """One curve per method, a colour, marker and line style each, with a shaded band of +- its spread.
 
