@@ -101,6 +101,9 @@ def test_race_paths_outlines_and_curves_draw_one_artist_per_run():
     assert ax.lines[2].get_marker() == "X" and ax.lines[2].get_ydata()[0] == -4.0   # clipped to the floor
     assert ax.lines[1].get_xdata()[-1] == pytest.approx(4.0)   # 2 iterations x 2 ms
     fig, ax = plt.subplots()
+    plot_runs(ax, {"bad": diverged}, positions={"bad": 1})
+    assert ax.lines[0].get_color() == PALETTE[0] and ax.lines[0].get_linestyle() == "--"   # as in the full race
+    fig, ax = plt.subplots()
     plot_mean_paths(ax, X, run)
     assert len(ax.lines) == 2 * 4                               # path, first steps, start, end per component
     fig, ax = plt.subplots()

@@ -260,7 +260,7 @@ def plot_half_steps(X, result, steps=((0, "E"), (0, "M"), (1, "E"), (1, "M")), *
     return fig
 
 
-def plot_runs(ax, runs, *, seconds_per_iteration=None, best=None, floor=None):
+def plot_runs(ax, runs, *, seconds_per_iteration=None, best=None, floor=None, positions=None):
     """Per-sample log-likelihood curves l(theta^(t)) / n of several runs, a colour and a line style each.
 
     Parameters
@@ -272,12 +272,15 @@ def plot_runs(ax, runs, *, seconds_per_iteration=None, best=None, floor=None):
         t times that (in ms) instead of the iteration t
     best : float or None, drawn as a dotted horizontal line (the maximum reached)
     floor : float or None, the lowest y shown (a diverged run's X is clipped to it)
+    positions : dict {label: int} or None, the place of each run in a larger figure, so that a run
+        keeps its colour and line style when it is drawn again with fewer others (default: the order of ``runs``)
 
     Returns
     -------
     ax
     """
     for k, (label, run) in enumerate(runs.items()):
+        k = k if positions is None else positions[label]
         y = np.asarray(run.mean_loglik, dtype=float)
         x = np.arange(y.size, dtype=float)
         if seconds_per_iteration is not None:
