@@ -59,7 +59,9 @@ from ._validation import (
     as_float_array,
     check_covariance_kind,
     check_float,
+    check_int,
     check_mixture,
+    check_rng,
     check_sample_weight,
 )
 from .em import EMResult, check_em_arguments, fit_gaussian
@@ -608,3 +610,100 @@ def em_missing(X, init: Mixture, *, covariance: str = "full", max_iter: int = 10
 
     return fit_gaussian(e_step_pass, init, args, fix_weights=fix_weights, keep_history=keep_history,
                         make_result=lambda **fit: MissingEMResult(X=X, _weights=w, **fit))
+
+
+QUICK_FIXES = ("drop rows", "mean imputation", "EM with missing features")
+"""The ways :func:`fit_with_holes` can fit a mixture to data with holes."""
+
+
+def fit_with_holes(X, m: int, method: str, rng=None, *, n_starts: int = 1, max_iter: int = 500,
+                   tol: float = 1e-6) -> EMResult:
+    """Fit m full-covariance components to X with NaN holes, one of three ways; the best of n_starts starts.
+
+    "drop rows"
+        complete-case analysis: :func:`emlib.em` on the rows with no NaN;
+    "mean imputation"
+        :func:`emlib.em` on X with every NaN replaced by its column's mean (:func:`mean_impute`);
+    "EM with missing features"
+        :func:`em_missing` on X itself.
+
+    Every start is a k-means++ start (:func:`emlib.init_kmeans_pp`) drawn from
+    ``rng`` on the data the method fits (on the mean-imputed table for
+    "EM with missing features", whose initialisers need complete data); the fit
+    with the highest log-likelihood is returned.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, d), NaN where a feature is missing
+    m : int >= 1, the number of components
+    method : one of :data:`QUICK_FIXES`
+    rng : numpy Generator, int seed or None
+    n_starts : int >= 1
+    max_iter : int >= 1, tol : float >= 0, passed to the EM loop
+
+    Returns
+    -------
+    EMResult (a MissingEMResult for "EM with missing features")
+    """
+    from .init import init_kmeans_pp
+    from .em import em
+
+    X = check_data_missing(X)
+    m = check_int(m, "m", minimum=1)
+    n_starts = check_int(n_starts, "n_starts", minimum=1)
+    if method not in QUICK_FIXES:
+        raise ValueError(f"method must be one of {', '.join(map(repr, QUICK_FIXES))}; got {method!r}")
+    rng = check_rng(rng)
+    filled = mean_impute(X)
+    if method == "drop rows":
+        data = X[~np.isnan(X).any(axis=1)]
+        if data.shape[0] < m:
+            raise ValueError(f"X has {data.shape[0]} complete rows, fewer than m = {m}; 'drop rows' cannot fit")
+        fit = lambda start: em(data, start, max_iter=max_iter, tol=tol, keep_history=False)
+        start_data = data
+    elif method == "mean imputation":
+        fit = lambda start: em(filled, start, max_iter=max_iter, tol=tol, keep_history=False)
+        start_data = filled
+    else:
+        fit = lambda start: em_missing(X, start, max_iter=max_iter, tol=tol, keep_history=False)
+        start_data = filled
+    fits = [fit(init_kmeans_pp(start_data, m, rng)) for _ in range(n_starts)]
+    return max(fits, key=lambda f: f.loglik[-1])
+
+
+def compare_quick_fixes(X, X_full, truth, rng=None, *, n_starts: int = 2, tol: float = 1e-5):
+    """Fit ``truth.n_components`` components to X with holes by each of :data:`QUICK_FIXES`, and score them.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, d), NaN where an entry was deleted
+    X_full : array-like of shape (n, d), the data before deletion (to score the imputations)
+    truth : Mixture, the mixture that generated X_full
+    rng : int seed, Generator or None; every method gets the same seed for its starts
+    n_starts : int >= 1, tol : float >= 0, passed to :func:`fit_with_holes`
+
+    Returns
+    -------
+    scores : dict {method: (mean error, covariance error, imputation RMSE)}, the errors from
+        :func:`emlib.scoring.parameter_errors`, the RMSE over the deleted entries (NaN if none)
+        of the filled table: column means for "mean imputation", :func:`impute` with the fit otherwise
+    fits : dict {method: EMResult}
+    """
+    from .scoring import parameter_errors
+
+    X = check_data_missing(X)
+    X_full = as_float_array(X_full, "X_full", 2)
+    if X_full.shape != X.shape or np.isnan(X_full).any():
+        raise ValueError(f"X_full must be the complete data, of the shape of X {X.shape}, without NaN")
+    if not isinstance(truth, Mixture):
+        raise TypeError(f"truth must be an emlib.Mixture, got {type(truth).__name__}")
+    seed = int(check_rng(rng).integers(2**32))
+    gone = np.isnan(X)
+    scores, fits = {}, {}
+    for method in QUICK_FIXES:
+        fit = fit_with_holes(X, truth.n_components, method, seed, n_starts=n_starts, tol=tol)
+        filled = mean_impute(X) if method == "mean imputation" else impute(X, fit.mixture)
+        rmse = float(np.sqrt(np.mean((filled[gone] - X_full[gone]) ** 2))) if gone.any() else float("nan")
+        scores[method] = (*parameter_errors(fit.mixture, truth), rmse)
+        fits[method] = fit
+    return scores, fits

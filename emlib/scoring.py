@@ -141,3 +141,34 @@ def match_components(reference_means, means) -> np.ndarray:
     perm = np.empty(len(rows), dtype=np.int64)
     perm[rows] = cols
     return perm
+
+
+def parameter_errors(mixture, truth) -> tuple[float, float]:
+    """How far a fitted mixture is from the true one, once components are matched by their means.
+
+        mean error       = (1/m) sum_k |mu_perm(k) - mu_k|
+        covariance error = (1/m) sum_k ||Sigma_perm(k) - Sigma_k||_F
+
+    with perm from :func:`match_components` (mu_k, Sigma_k those of ``truth``).
+
+    Parameters
+    ----------
+    mixture : Mixture with m components in d dimensions (the fit)
+    truth : Mixture with m components in d dimensions
+
+    Returns
+    -------
+    (float, float), both >= 0 and 0 only for the same means and covariances
+    """
+    from .mixture import Mixture
+
+    for value, name in ((mixture, "mixture"), (truth, "truth")):
+        if not isinstance(value, Mixture):
+            raise TypeError(f"{name} must be an emlib.Mixture, got {type(value).__name__}")
+    if mixture.means.shape != truth.means.shape:
+        raise ValueError(f"mixture and truth must have the same number of components and dimensions, "
+                         f"got means of shape {mixture.means.shape} and {truth.means.shape}")
+    perm = match_components(truth.means, mixture.means)
+    mean_error = np.linalg.norm(mixture.means[perm] - truth.means, axis=1).mean()
+    cov_error = np.linalg.norm(mixture.covariances[perm] - truth.covariances, axis=(1, 2)).mean()
+    return float(mean_error), float(cov_error)

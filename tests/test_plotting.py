@@ -84,3 +84,79 @@ def test_plot_image_grid_draws_one_image_per_cell_with_its_labels():
     plt.close(fig)
     with pytest.raises(ValueError, match=r"images must have shape \(rows, cols, 12\)"):
         plot_image_grid(images[0], (3, 4))
+
+
+def test_the_filmstrip_shows_e_and_m_half_steps():
+    from emlib import em, init_from_data
+    from emlib.course.plotting import plot_half_steps
+
+    X = Mixture([0.5, 0.5], [[0.0, 0.0], [4.0, 4.0]], np.stack([np.eye(2)] * 2)).sample(60, np.random.default_rng(0))[0]
+    run = em(X, init_from_data(X, 2, 0), max_iter=5, tol=0)
+    fig = plot_half_steps(X, run, steps=[(0, "E"), (0, "M"), (1, "E")], ncols=2)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    assert len(titles) == 3 and titles[0].startswith("after E-step 0") and titles[1].startswith("after M-step 0")
+    assert f"l = {run.loglik[1]:.1f}" in titles[1]            # after M-step 0 the ellipses are theta^(1)
+    with pytest.raises(ValueError, match="half='X'"):
+        plot_half_steps(X, run, steps=[(0, "X")])
+    plt.close("all")
+
+
+def test_race_paths_outlines_and_curves_draw_one_artist_per_run():
+    from types import SimpleNamespace
+
+    from emlib import em, init_from_data
+    from emlib.course.plotting import plot_curves_with_spread, plot_mean_paths, plot_outlines, plot_runs
+
+    X = Mixture([0.5, 0.5], [[0.0, 0.0], [4.0, 4.0]], np.stack([np.eye(2)] * 2)).sample(60, np.random.default_rng(1))[0]
+    run = em(X, init_from_data(X, 2, 0), max_iter=5, tol=0)
+    diverged = SimpleNamespace(mean_loglik=np.array([-3.0, -2.5, -50.0]), diverged=True)
+    fig, ax = plt.subplots()
+    plot_runs(ax, {"EM": run, "bad": diverged}, seconds_per_iteration={"EM": 1e-3, "bad": 2e-3}, best=-1.0, floor=-4.0)
+    assert len(ax.lines) == 4                                  # two curves, the X of the diverged run, the best line
+    assert ax.lines[2].get_marker() == "X" and ax.lines[2].get_ydata()[0] == -4.0   # clipped to the floor
+    assert ax.lines[1].get_xdata()[-1] == pytest.approx(4.0)   # 2 iterations x 2 ms
+    fig, ax = plt.subplots()
+    plot_runs(ax, {"bad": diverged}, positions={"bad": 1})
+    assert ax.lines[0].get_color() == PALETTE[0] and ax.lines[0].get_linestyle() == "--"   # as in the full race
+    fig, ax = plt.subplots()
+    plot_mean_paths(ax, X, run)
+    assert len(ax.lines) == 2 * 4                               # path, first steps, start, end per component
+    fig, ax = plt.subplots()
+    plot_outlines(ax, X, run.mixture)
+    assert len(ax.patches) == 2
+    fig, ax = plt.subplots()
+    plot_curves_with_spread(ax, [0, 1, 2], {"a": [1, 2, 3], "b": [2, 2, 2]}, spread={"a": [0.1, 0.1, 0.1]})
+    assert len(ax.lines) == 2 and len(ax.collections) == 1
+    with pytest.raises(ValueError, match="curve 'a' must have the shape of x"):
+        plot_curves_with_spread(ax, [0, 1], {"a": [1, 2, 3]})
+    plt.close("all")
+
+
+def test_imputation_picture_marks_only_the_rows_with_holes():
+    from emlib.course.plotting import plot_imputations
+
+    full = np.arange(12.0).reshape(6, 2)
+    X = full.copy()
+    X[[1, 4], 1] = np.nan
+    filled = np.where(np.isnan(X), 0.0, X)
+    fig, ax = plt.subplots()
+    plot_imputations(ax, X, full, filled, sd=np.ones_like(X))
+    counts = [len(c.get_offsets()) for c in ax.collections if hasattr(c, "get_offsets") and c.get_offsets().ndim == 2]
+    assert counts[:3] == [4, 2, 2]                                 # complete rows, truths, imputations
+    with pytest.raises(ValueError, match="same shape"):
+        plot_imputations(ax, X, full[:3], filled)
+    plt.close(fig)
+
+
+def test_sigma_circles_have_radius_sigma_around_each_mean():
+    from emlib.course.plotting import plot_sigma_circles
+
+    X = np.array([[0.0, 0.0], [3.0, 0.0], [0.1, 0.2]])
+    resp = np.array([[1.0, 0.0], [0.0, 1.0], [0.9, 0.1]])
+    fig, ax = plt.subplots()
+    plot_sigma_circles(ax, X, resp, [[0.0, 0.0], [3.0, 0.0]], 0.5, reference_means=[[0.0, 0.1], [3.0, 0.1]])
+    assert [p.get_radius() for p in ax.patches] == [0.5, 0.5]
+    assert [tuple(p.center) for p in ax.patches] == [(0.0, 0.0), (3.0, 0.0)]
+    with pytest.raises(ValueError, match="sigma must be a positive number"):
+        plot_sigma_circles(ax, X, resp, [[0.0, 0.0], [3.0, 0.0]], 0.0)
+    plt.close(fig)

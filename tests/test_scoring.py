@@ -87,3 +87,20 @@ def test_match_components_undoes_a_permutation_of_the_means():
     np.testing.assert_allclose(got[found], ref, atol=0.1)
     with pytest.raises(ValueError, match="same shape"):
         match_components(ref, got[:4])
+
+
+def test_parameter_errors_match_components_before_measuring():
+    from emlib import Mixture
+    from emlib.scoring import parameter_errors
+
+    covs = np.stack([np.eye(2), 2 * np.eye(2)])
+    truth = Mixture([0.5, 0.5], [[0.0, 0.0], [5.0, 0.0]], covs)
+    swapped = Mixture([0.5, 0.5], [[5.0, 0.3], [0.0, 0.0]], covs[::-1] + np.array([0.0, 0.1])[:, None, None] * np.eye(2))
+    mean_error, cov_error = parameter_errors(swapped, truth)
+    assert mean_error == pytest.approx(0.3 / 2)                       # only the second mean moved, by 0.3
+    assert cov_error == pytest.approx(0.1 * np.sqrt(2) / 2)           # Frobenius norm of 0.1 I, averaged over 2
+    assert parameter_errors(truth, truth) == (0.0, 0.0)
+    with pytest.raises(TypeError, match="truth must be an emlib.Mixture"):
+        parameter_errors(truth, truth.means)
+    with pytest.raises(ValueError, match="same number of components"):
+        parameter_errors(truth, truth.subset([0]))

@@ -205,7 +205,7 @@ def plot_iterations(X, result, iterations=(0, 1, 2, 3, 20), *, ncols=None, size=
     for ax, t in zip(axes.ravel(), its):
         mix = result.history[t]
         plot_mixture_2d(X, mix, ax=ax, n_std=n_std, s=4)
-        ax.set_title(f"t = {t}:  l = {result.loglik[t]:.1f}", fontsize=9)
+        ax.set_title(f"t = {t}:  l = {result.loglik[t]:.1f}", fontsize=11)
     for ax in axes.ravel()[len(its):]:
         ax.set_visible(False)
     fig.tight_layout()
@@ -250,6 +250,254 @@ def plot_image_grid(images, shape, *, row_labels=None, col_labels=None, size=0.9
     if colorbar:
         fig.colorbar(shown, ax=axes, fraction=0.02, pad=0.02).set_label(colorbar)
     return fig
+
+
+
+
+# --- filmstrips, race curves, mean paths and outlines (notebooks 06-10) -----------------------
+
+def plot_half_steps(X, result, steps=((0, "E"), (0, "M"), (1, "E"), (1, "M")), *, ncols=None, size=3.4,
+                    n_std=(1, 2)):
+    """A filmstrip of EM's half-steps: what stepping :class:`emlib.course.widgets.EMExplorer` shows.
+
+    After E-step t the points take the colours of E[z_i^(k)] at theta^(t) and the
+    ellipses are theta^(t); after M-step t the colours stay and the ellipses are
+    theta^(t+1) = argmax Q(theta | theta^(t)).
+
+    Parameters
+    ----------
+    X : array of shape (n, 2)
+    result : EMResult with its ``history`` (n_iter + 1 mixtures) and ``loglik``
+    steps : sequence of (t, "E" or "M"), t clipped to the run's length
+    ncols : int or None, panels per row (default: all in one row)
+    size : float, the side of one panel in inches
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    from ..steps import e_step
+
+    X = np.asarray(X, dtype=float)
+    last = len(result.history) - 1
+    steps = [(min(int(t), last), half) for t, half in steps]
+    for _, half in steps:
+        if half not in ("E", "M"):
+            raise ValueError(f"every step must be (t, 'E') or (t, 'M'), got half={half!r}")
+    ncols = ncols or len(steps)
+    nrows = int(np.ceil(len(steps) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False,
+                             sharex=True, sharey=True)
+    for ax, (t, half) in zip(axes.ravel(), steps):
+        shown = min(t + (half == "M"), last)
+        resp = e_step(X, result.history[t])[0]
+        plot_mixture_2d(X, result.history[shown], resp=resp, ax=ax, n_std=n_std, s=5)
+        ax.set_aspect("equal")
+        what = f"after E-step {t}" if half == "E" else f"after M-step {t}"
+        ax.set_title(f"{what}: colours θ$^{{({t})}}$, ellipses θ$^{{({shown})}}$\nl = {result.loglik[shown]:.1f}",
+                     fontsize=11)
+    for ax in axes.ravel()[len(steps):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_runs(ax, runs, *, seconds_per_iteration=None, best=None, floor=None, positions=None):
+    """Per-sample log-likelihood curves l(theta^(t)) / n of several runs, a colour and a line style each.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    runs : dict {label: result}, each with ``mean_loglik`` of shape (T + 1,) and, for
+        gradient ascent, ``diverged`` (a diverged run ends in an X marker)
+    seconds_per_iteration : dict {label: float} or None; when given, the x-axis is
+        t times that (in ms) instead of the iteration t
+    best : float or None, drawn as a dotted horizontal line (the maximum reached)
+    floor : float or None, the lowest y shown (a diverged run's X is clipped to it)
+    positions : dict {label: int} or None, the place of each run in a larger figure, so that a run
+        keeps its colour and line style when it is drawn again with fewer others (default: the order of ``runs``)
+
+    Returns
+    -------
+    ax
+    """
+    for k, (label, run) in enumerate(runs.items()):
+        k = k if positions is None else positions[label]
+        y = np.asarray(run.mean_loglik, dtype=float)
+        x = np.arange(y.size, dtype=float)
+        if seconds_per_iteration is not None:
+            x = x * 1e3 * seconds_per_iteration[label]
+        color = PALETTE[6] if k == 0 else PALETTE[(k - 1) % 6]
+        ax.plot(x, y, color=color, ls=component_linestyle(k), lw=2.5 if k == 0 else 1.8, label=label,
+                zorder=5 if k == 0 else 3)
+        if getattr(run, "diverged", False):
+            y_end = y[-1] if floor is None else max(y[-1], floor)
+            ax.plot(x[-1], y_end, marker="X", ms=11, color=color, clip_on=False)
+    if best is not None:
+        ax.axhline(best, color="0.5", ls=":", lw=1.2)
+    if floor is not None:
+        top = best + 0.05 * (best - floor) if best is not None else None
+        ax.set_ylim(floor, top)
+    ax.set_xlim(left=0)
+    ax.set_xlabel("iteration t" if seconds_per_iteration is None else "time (ms)")
+    ax.set_ylabel(r"$l(\theta^{(t)})\,/\,n$")
+    return ax
+
+
+def plot_mean_paths(ax, X, result, *, n_marked=10):
+    """The path of every mean mu_k^(t) over a run, on the data (grey).
+
+    Open marker: the start; a dot per iteration for the first ``n_marked``;
+    cross: the end; the final ellipses at 2 standard deviations.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    X : array of shape (n, 2)
+    result : EMResult (or GradientResult) with a ``history`` of mixtures
+
+    Returns
+    -------
+    ax
+    """
+    X = np.asarray(X, dtype=float)
+    ax.scatter(X[:, 0], X[:, 1], s=5, c="0.75", linewidths=0)
+    paths = np.stack([mix.means for mix in result.history])          # (T + 1, m, 2)
+    colors = component_colors(paths.shape[1])
+    for k, color in enumerate(colors):
+        ax.plot(paths[:, k, 0], paths[:, k, 1], color=color, lw=1.5, ls=component_linestyle(k))
+        ax.plot(paths[1:n_marked + 1, k, 0], paths[1:n_marked + 1, k, 1], ".", color=color, ms=8)
+        ax.plot(*paths[0, k], marker=component_marker(k), mfc="none", mec=color, ms=11, mew=1.8)
+        ax.plot(*paths[-1, k], "x", color=color, ms=11, mew=2.5)
+    plot_ellipses(ax, result.mixture, n_std=(2,), label_means=False)
+    ax.set_aspect("equal")
+    return ax
+
+
+def plot_outlines(ax, X, mixture, *, color=PALETTE[0], mean_color=PALETTE[6], n_std=(1,), linewidth=1.2):
+    """Many components at once: grey data, every component's ellipse in one colour, its mean as a dot.
+
+    For mixtures with many components (e.g. 30 on a ring), where a colour per
+    component would carry no information.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    X : array of shape (n, 2)
+    mixture : Mixture with 2-D components
+
+    Returns
+    -------
+    ax
+    """
+    X = np.asarray(X, dtype=float)
+    ax.scatter(X[:, 0], X[:, 1], s=3, c="0.7", linewidths=0)
+    colors = np.tile(np.array([to_rgb(color)]), (mixture.n_components, 1))
+    plot_ellipses(ax, mixture, n_std=n_std, colors=colors, label_means=False, linewidth=linewidth,
+                  alpha_by_weight=False)
+    ax.plot(mixture.means[:, 0], mixture.means[:, 1], "o", color=mean_color, ms=3.5)
+    ax.set_aspect("equal")
+    return ax
+
+
+def plot_sigma_circles(ax, X, resp, means, sigma, *, reference_means=None):
+    """Points coloured by their responsibilities, each mean a cross inside a circle of radius sigma.
+
+    The picture of the k-means limit (equal weights, covariance sigma^2 I):
+    the circle shows how far a component "sees".
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    X : array of shape (n, 2)
+    resp : array of shape (n, m), E[z_i^(k)]
+    means : array of shape (m, 2)
+    sigma : float > 0, the shared standard deviation
+    reference_means : array of shape (m', 2) or None, drawn as black plus signs (e.g. k-means' means)
+
+    Returns
+    -------
+    ax
+    """
+    from matplotlib.patches import Circle
+
+    means = np.asarray(means, dtype=float)
+    if not np.isfinite(sigma) or sigma <= 0:
+        raise ValueError(f"sigma must be a positive number, got {sigma}")
+    plot_mixture_2d(X, resp=resp, ax=ax, s=8)
+    colors = component_colors(means.shape[0])
+    for k, mean in enumerate(means):
+        ax.add_patch(Circle(mean, sigma, fill=False, color=colors[k], lw=1.5, ls=component_linestyle(k)))
+        ax.plot(*mean, "x", color=colors[k], ms=10, mew=2.5)
+    if reference_means is not None:
+        ax.plot(*np.asarray(reference_means, dtype=float).T, "k+", ms=12, mew=2)
+    ax.set_aspect("equal")
+    return ax
+
+
+def plot_imputations(ax, X, X_full, filled, *, dims=(0, 1), sd=None):
+    """Deleted values against their imputations, in the plane of two features.
+
+    Grey dots: the rows with nothing missing in ``dims``; open circles: the true
+    values of the rows with a hole in ``dims``; squares: where they were filled in;
+    error bars (when ``sd`` is given): one conditional standard deviation of the
+    second feature.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    X : array of shape (n, d), NaN where an entry is missing
+    X_full : array of shape (n, d), the data before deletion
+    filled : array of shape (n, d), X with its holes filled
+    dims : (int, int), the two features drawn
+    sd : array of shape (n, d) or None, the conditional standard deviations of the filled entries
+
+    Returns
+    -------
+    ax
+    """
+    X, X_full, filled = (np.asarray(a, dtype=float) for a in (X, X_full, filled))
+    if not X.shape == X_full.shape == filled.shape:
+        raise ValueError(f"X, X_full and filled must have the same shape, got {X.shape}, {X_full.shape}, {filled.shape}")
+    i, j = dims
+    holed = np.isnan(X[:, [i, j]]).any(axis=1)
+    ax.scatter(X[~holed, i], X[~holed, j], s=8, color="0.6", label="complete samples")
+    ax.scatter(X_full[holed, i], X_full[holed, j], s=14, facecolors="none", edgecolors=PALETTE[0], linewidths=0.8,
+               label="deleted value (truth)")
+    ax.scatter(filled[holed, i], filled[holed, j], s=14, marker="s", color=PALETTE[1], label="filled-in value")
+    if sd is not None:
+        sd = np.asarray(sd, dtype=float)
+        ax.errorbar(filled[holed, i], filled[holed, j], yerr=sd[holed, j], fmt="none", ecolor=PALETTE[1],
+                    alpha=0.25, lw=0.8)
+    return ax
+
+
+def plot_curves_with_spread(ax, x, curves, *, spread=None):
+    """One curve per method, a colour, marker and line style each, with a shaded band of +- its spread.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    x : array-like of shape (p,), e.g. the fraction of missing entries
+    curves : dict {label: array-like of shape (p,)}, e.g. the mean over replicates
+    spread : dict {label: array-like of shape (p,)} or None, e.g. the standard deviation
+        over replicates; the band is curve - spread to curve + spread
+
+    Returns
+    -------
+    ax
+    """
+    x = np.asarray(x, dtype=float)
+    for k, (label, y) in enumerate(curves.items()):
+        y = np.asarray(y, dtype=float)
+        if y.shape != x.shape:
+            raise ValueError(f"curve {label!r} must have the shape of x, {x.shape}; got {y.shape}")
+        color = PALETTE[k % len(PALETTE)]
+        ax.plot(x, y, color=color, marker=component_marker(k), ls=component_linestyle(k), ms=6, label=label)
+        if spread is not None and label in spread:
+            s = np.asarray(spread[label], dtype=float)
+            ax.fill_between(x, y - s, y + s, color=color, alpha=0.2, linewidth=0)
+    return ax
 
 
 def palette_png(fig, scale: int = 2) -> tuple[bytes, dict]:
