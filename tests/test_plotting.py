@@ -159,4 +159,90 @@ def test_sigma_circles_have_radius_sigma_around_each_mean():
     assert [tuple(p.center) for p in ax.patches] == [(0.0, 0.0), (3.0, 0.0)]
     with pytest.raises(ValueError, match="sigma must be a positive number"):
         plot_sigma_circles(ax, X, resp, [[0.0, 0.0], [3.0, 0.0]], 0.0)
+
+
+# --- the lecture helpers of notebooks 01, 04 and 05 ---------------------------------------------
+
+def _one_d_bounds():
+    """EM's bounds B_t on a grid for a 1-D mixture with one free mean, as notebook 05 draws them."""
+    from scipy.special import entr
+
+    from emlib import e_step, expected_complete_loglik, update_means
+
+    def model(mu1):
+        return Mixture.univariate([0.5, 0.5], [mu1, 1.5], [1.0, 1.0])
+
+    X, _ = model(-1.5).sample(40, np.random.default_rng(0))
+    grid = np.linspace(-4, 6, 101)
+    loglik = np.array([model(g).loglik(X) for g in grid])
+    mu, bounds, H, at = [4.0], [], [], []
+    for t in range(3):
+        resp, ll = e_step(X, model(mu[t]))
+        H.append(float(entr(resp).sum()))
+        bounds.append([expected_complete_loglik(X, resp, model(g)) + H[t] for g in grid])
+        at.append(ll)
+        mu.append(float(update_means(X, resp)[0, 0]))
+    at.append(model(mu[-1]).loglik(X))
+    return grid, loglik, np.array(bounds), np.array(mu), np.array(at), np.array(H)
+
+
+def test_plot_lower_bounds_draws_each_bound_below_the_loglik_and_touching_it():
+    from emlib.course.plotting import plot_lower_bounds
+
+    grid, loglik, bounds, mu, at, H = _one_d_bounds()
+    assert np.all(bounds <= loglik + 1e-9)                     # what the picture claims
+    fig = plot_lower_bounds(grid, loglik, bounds, mu, at, entropies=H)
+    left, right = fig.axes
+    assert len(left.get_legend().get_texts()) == 1 + 1 + 3     # l, Q alone, B_0..B_2
+    gaps = [line.get_ydata() for line in right.get_lines() if len(line.get_ydata()) == grid.size]
+    assert len(gaps) == 3 and all(np.min(g) > -1e-9 for g in gaps)
+    with pytest.raises(ValueError, match="thetas and loglik_at must have shape"):
+        plot_lower_bounds(grid, loglik, bounds, mu[:-1], at)
+    plt.close(fig)
+
+
+def test_plot_restarts_colours_the_runs_that_reach_the_top():
+    from emlib import em, init_from_data
+    from emlib.course.plotting import plot_restarts
+
+    X, _ = Mixture([0.5, 0.5], [[0.0, 0.0], [6.0, 0.0]], np.stack([np.eye(2)] * 2)).sample(200, np.random.default_rng(0))
+    fits = [em(X, init_from_data(X, 2, np.random.default_rng(s)), max_iter=100, keep_history=False) for s in range(4)]
+    fig = plot_restarts(X, fits)
+    assert len(fig.axes) == 4
+    legend = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+    final = np.array([f.loglik[-1] for f in fits])
+    assert legend[0] == f"top ({np.sum(np.abs(final - final.max()) < 0.5)})"
+    with pytest.raises(ValueError, match="at least one"):
+        plot_restarts(X, [])
+    plt.close(fig)
+
+
+def test_plot_half_steps_keeps_the_colours_of_the_e_step_under_the_m_step():
+    from emlib import em, init_from_data
+    from emlib.course.plotting import plot_half_steps
+
+    X, _ = Mixture([0.5, 0.5], [[0.0, 0.0], [4.0, 0.0]], np.stack([np.eye(2)] * 2)).sample(100, np.random.default_rng(1))
+    run = em(X, init_from_data(X, 2, np.random.default_rng(0)), max_iter=5, tol=0.0, keep_history=True)
+    fig = plot_half_steps(X, run, steps=[(t, half) for half in "EM" for t in (0, 2)], ncols=2)
+    axes = np.array(fig.axes).reshape(2, 2)
+    for j in range(2):                                         # same point colours above and below
+        top = np.concatenate([c.get_facecolors() for c in axes[0, j].collections])
+        bottom = np.concatenate([c.get_facecolors() for c in axes[1, j].collections])
+        assert np.allclose(np.sort(top, axis=0), np.sort(bottom, axis=0))
+    assert axes[1, 0].get_title().startswith("after M-step 0")
+    with pytest.raises(ValueError, match="keep_history=True"):
+        plot_half_steps(X, em(X, run.history[0], max_iter=2, keep_history=False))
+    plt.close(fig)
+
+
+def test_plot_decision_regions_returns_the_map_class_of_every_grid_point():
+    from emlib.course.plotting import plot_decision_regions
+
+    mix = Mixture([0.5, 0.5], [[0.0, 0.0], [4.0, 0.0]], np.stack([np.eye(2)] * 2))
+    X = np.array([[-1.0, -1.0], [5.0, 1.0]])
+    fig, ax = plt.subplots()
+    regions = plot_decision_regions(ax, mix, X, resolution=50)
+    assert regions.shape == (50, 50) and regions[0, 0] == 0 and regions[0, -1] == 1
+    with pytest.raises(ValueError, match="X must have shape"):
+        plot_decision_regions(ax, mix, np.zeros((3, 3)))
     plt.close(fig)

@@ -184,6 +184,147 @@ def plot_loglik(loglik, *, ax=None, current=None, label="EM", per_sample=None, *
     return ax
 
 
+def plot_lower_bounds(grid, loglik, bounds, thetas, loglik_at, *, entropies=None):
+    """EM's lower bounds B_t on a 1-D log-likelihood (left) and the gaps ln p - B_t (right).
+
+    Each B_t touches ln p at theta^(t) (a dot); the M-step jumps to the top of
+    B_t (a star), and an arrow goes up to ln p at the new point.
+
+    Parameters
+    ----------
+    grid : array of shape (G,), values of the one free parameter
+    loglik : array of shape (G,), ln p(X | theta) on the grid
+    bounds : array of shape (T, G), B_t(theta) = Q(theta | theta^(t)) + H_t on the grid
+    thetas : array of shape (T + 1,), theta^(0) .. theta^(T)
+    loglik_at : array of shape (T + 1,), ln p(X | theta^(t))
+    entropies : array of shape (T,) or None; when given, Q(theta | theta^(0)) = B_0 - H_0
+        is drawn too (dashed grey): below ln p already, and H_0 lower than B_0
+
+    Returns
+    -------
+    matplotlib Figure with two Axes
+    """
+    grid, loglik = np.asarray(grid, dtype=float), np.asarray(loglik, dtype=float)
+    bounds = np.atleast_2d(np.asarray(bounds, dtype=float))
+    thetas, loglik_at = np.asarray(thetas, dtype=float), np.asarray(loglik_at, dtype=float)
+    T = bounds.shape[0]
+    if bounds.shape[1] != grid.size or loglik.shape != grid.shape:
+        raise ValueError(f"bounds must have shape (T, {grid.size}) and loglik shape ({grid.size},), "
+                         f"got {bounds.shape} and {loglik.shape}")
+    if thetas.shape != (T + 1,) or loglik_at.shape != (T + 1,):
+        raise ValueError(f"thetas and loglik_at must have shape ({T + 1},) for {T} bounds, "
+                         f"got {thetas.shape} and {loglik_at.shape}")
+    colors = component_colors(T)
+    fig, (ax, ax_gap) = plt.subplots(1, 2, figsize=(11.5, 4.4), width_ratios=[1.6, 1])
+    ax.plot(grid, loglik, color="k", lw=2.4, label=r"$l(\mu_1) = \ln p(X \mid \mu_1)$")
+    if entropies is not None:
+        ax.plot(grid, bounds[0] - float(np.asarray(entropies)[0]), color="0.45", lw=1.4, ls=(0, (4, 2)),
+                label=r"$Q(\cdot \mid \theta^{(0)})$ alone")
+    for t in range(T):
+        ls = component_linestyle(t)
+        ax.plot(grid, bounds[t], color=colors[t], lw=1.8, ls=ls, label=rf"$B_{t} = Q(\cdot \mid \theta^{{({t})}}) + H_{t}$")
+        ax.plot(thetas[t], loglik_at[t], marker="o", color=colors[t], ms=8)
+        top = np.interp(thetas[t + 1], grid, bounds[t])
+        ax.plot(thetas[t + 1], top, marker="*", color=colors[t], ms=14)
+        ax.annotate("", xy=(thetas[t + 1], loglik_at[t + 1]), xytext=(thetas[t + 1], top),
+                    arrowprops=dict(arrowstyle="->", color=colors[t], lw=1.5))
+        ax_gap.plot(grid, loglik - bounds[t], color=colors[t], lw=1.8, ls=ls, label=rf"$t = {t}$")
+        ax_gap.plot(thetas[t], 0, marker="o", color=colors[t], ms=7)
+    ax.set_ylim(loglik.min() - 15, loglik.max() + 8)
+    ax.set_xlabel(r"$\mu_1$")
+    ax.set_ylabel("log-likelihood")
+    ax.set_title(r"touch at $\theta^{(t)}$ (dot), jump to the top (star)")
+    ax.legend(loc="upper right", fontsize=10)
+    ax_gap.set_ylim(-2, 60)
+    ax_gap.set_xlabel(r"$\mu_1$")
+    ax_gap.set_ylabel(r"gap $l - B_t$ (a KL divergence)")
+    ax_gap.set_title("the gap: zero at the current point")
+    ax_gap.legend(fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_restarts(X, fits, *, top=None, tol=0.5):
+    """Many EM runs from different starts: their climbs, where they stop, the best and the worst fit.
+
+    Parameters
+    ----------
+    X : array of shape (n, 2), the data
+    fits : sequence of EMResult (``loglik`` of shape (n_iter + 1,), ``mixture``), at least one
+    top : float or None, the best log-likelihood known (default: the best of ``fits``)
+    tol : float, a run whose final log-likelihood is within ``tol`` of ``top`` counts as reaching it
+        (drawn in blue, the others in vermillion)
+
+    Returns
+    -------
+    matplotlib Figure with four Axes
+    """
+    if len(fits) == 0:
+        raise ValueError("fits must hold at least one EM result")
+    final = np.array([f.loglik[-1] for f in fits], dtype=float)
+    top = final.max() if top is None else float(top)
+    at_top = np.abs(final - top) < tol
+    good, bad = PALETTE[0], PALETTE[1]
+    fig = plt.figure(figsize=(12, 3.6))
+    ax0 = fig.add_subplot(1, 4, 1)
+    for f in sorted(fits, key=lambda f: -f.loglik[-1]):          # the lower runs drawn last, on top
+        reached = abs(f.loglik[-1] - top) < tol
+        ax0.plot(f.loglik, color=good if reached else bad, lw=1.0, ls="-" if reached else "--")
+    ax0.set_ylim(final.min() - 60, top + 15)
+    ax0.set_xlabel("iteration t")
+    ax0.set_ylabel(r"$l(\theta^{(t)})$")
+    ax0.set_title(f"{len(fits)} runs: all climb")
+    ax1 = fig.add_subplot(1, 4, 2)
+    jitter = np.random.default_rng(0).uniform(-0.25, 0.25, len(fits))
+    ax1.scatter(jitter[at_top], final[at_top], color=good, marker="o", s=22, label=f"top ({at_top.sum()})")
+    ax1.scatter(jitter[~at_top], final[~at_top], color=bad, marker="s", s=22, label=f"lower ({(~at_top).sum()})")
+    ax1.set_xlim(-1, 1)
+    ax1.set_xticks([])
+    ax1.set_ylabel("final log-likelihood")
+    ax1.set_title("where they stop")
+    ax1.legend(fontsize=10, loc="center")
+    for j, (i, name) in enumerate(((int(np.argmax(final)), "best"), (int(np.argmin(final)), "worst"))):
+        ax = fig.add_subplot(1, 4, 3 + j)
+        plot_mixture_2d(X, fits[i].mixture, ax=ax, s=5)
+        ax.set_title(f"{name}: run {i}, l = {final[i]:.1f}")
+        ax.set_aspect("equal")
+    fig.tight_layout()
+    return fig
+
+
+def plot_decision_regions(ax, mixture: Mixture, X, *, pad=1.0, resolution=300, colors=None, n_std=(1, 2)):
+    """Shade the plane by the MAP class of ``mixture``, draw the boundaries and the components' ellipses.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    mixture : Mixture with m components in d = 2 dimensions
+    X : array of shape (n, 2), the data: the shaded window is their range plus ``pad``
+    resolution : int, grid points per axis
+    colors : array of shape (m, 3) or None (the course palette)
+
+    Returns
+    -------
+    array of shape (resolution, resolution): the MAP class at each grid point
+    """
+    from matplotlib.colors import ListedColormap
+
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[1] != 2 or mixture.n_features != 2:
+        raise ValueError(f"X must have shape (n, 2) and the mixture 2 features, got X of shape {X.shape} "
+                         f"and a mixture with {mixture.n_features} features")
+    m = mixture.n_components
+    colors = component_colors(m) if colors is None else colors
+    g0, g1 = np.meshgrid(np.linspace(X[:, 0].min() - pad, X[:, 0].max() + pad, resolution),
+                         np.linspace(X[:, 1].min() - pad, X[:, 1].max() + pad, resolution))
+    regions = mixture.classify(np.column_stack([g0.ravel(), g1.ravel()])).reshape(g0.shape)
+    ax.contourf(g0, g1, regions, levels=np.arange(m + 1) - 0.5, cmap=ListedColormap(colors[:m]), alpha=0.18)
+    if m > 1:
+        ax.contour(g0, g1, regions, levels=np.arange(m - 1) + 0.5, colors="k", linewidths=0.9)
+    plot_ellipses(ax, mixture, colors=colors, n_std=n_std)
+    return regions
+
+
 def plot_iterations(X, result, iterations=(0, 1, 2, 3, 20), *, ncols=None, size=2.8, n_std=(1, 2)):
     """A grid of panels: the data coloured by responsibilities, and the ellipses, at chosen iterations.
 
@@ -278,6 +419,8 @@ def plot_half_steps(X, result, steps=((0, "E"), (0, "M"), (1, "E"), (1, "M")), *
     """
     from ..steps import e_step
 
+    if not getattr(result, "history", None):
+        raise ValueError("result must carry its history: run emlib.em(..., keep_history=True)")
     X = np.asarray(X, dtype=float)
     last = len(result.history) - 1
     steps = [(min(int(t), last), half) for t, half in steps]
