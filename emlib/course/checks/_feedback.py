@@ -11,27 +11,37 @@ with emlib's reference, and prints one verdict:
 Writing a check
 ---------------
 Decorate a *body* with :func:`check`. The body receives the student's
-function, calls it through :func:`call` (which turns a ``NotImplementedError``
-into "not implemented yet" and any other exception into a report naming the
-input), and raises :class:`Failure` with a precise message at the first
-problem, usually through the ``expect_*`` helpers below. It returns a short
-success note (or ``None``)::
+function and the cases to run, calls the function through :func:`call`
+(which turns a ``NotImplementedError`` into "not implemented yet" and any
+other exception into a report naming the input), and raises
+:class:`Failure` with a precise message at the first problem, usually
+through the ``expect_*`` helpers below. It returns a short success note::
 
-    @check("update_weights", reference=steps.update_weights, forbidden=(steps.update_weights,))
-    def check_update_weights(update_weights):
-        for case in CASES:
+    @check("update_weights", reference=steps.update_weights, forbidden=(steps.update_weights,),
+           cases=RESP_CASES, hidden=_hidden_resp)
+    def check_update_weights(update_weights, cases):
+        for case in cases:
             got = as_array(call(update_weights, case), "the weights", case=case)
             expect_shape(got, (m,), "the weights", meaning="(m,)", case=case)
             expect_close(got, steps.update_weights(*case.args), "the weights", case=case)
-        return f"correct on {len(CASES)} cases."
+        return f"correct on {len(cases)} cases."
+
+``cases`` are the public cases the notebook's check runs; ``hidden(rng)``
+draws grading cases of the same structure, afresh for every submission, from
+a seed only the grader knows (keep the tricky kinds: far points, underflow,
+collapsed components). The grader runs the *same body* in its own process on
+the answers the student's kernel recorded for those hidden inputs (a
+:class:`Replay` stands in for the function), so a check's messages and hints
+serve both the student and the grade.
 
 The decorator registers the check under its task name (one task, one check,
 across all topic modules), catches everything the student's code can throw,
-prints the verdict, and appends it as one JSON line to the file named by the
-environment variable ``EMLIB_CHECK_LOG`` when that is set (the grader sets
-it). ``check_x.evaluate(fn)`` returns the :class:`CheckResult` without
-printing or recording (for tests); ``check_x.reference`` is a correct
-implementation (tests assert that it passes).
+and prints the verdict (and appends it as one JSON line to the file named by
+``EMLIB_CHECK_LOG``, if set: a log for the student's own tools; the grader
+never reads it). ``check_x.evaluate(fn)`` returns the :class:`CheckResult`
+without printing (for tests). The reference implementation and the
+off-limits names live in the grading :class:`Spec` (``spec(task)``), not on
+the check object.
 
 Components have no natural order: whenever a student's function *produces*
 components (an M-step, an EM run, k-means, trimming), align them with the

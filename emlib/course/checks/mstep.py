@@ -142,7 +142,7 @@ def check_update_covariances(update_covariances, cases):
             hint = "You divided by n; divide by N_k = sum_i E[z_i^(k)]."
         elif np.allclose(got, expected * nk[:, None, None]):
             hint = "You forgot to divide by N_k = sum_i E[z_i^(k)]."
-        elif np.all(nk > 1) and np.allclose(got, expected * (nk / (nk - 1))[:, None, None]):
+        elif np.all(np.abs(nk - 1) > 1e-9) and np.allclose(got, expected * (nk / (nk - 1))[:, None, None]):
             hint = ("You divided by N_k - 1 (the unbiased sample covariance); the M-step's maximum-likelihood "
                     "estimate divides by N_k = sum_i E[z_i^(k)].")
         elif np.allclose(got, expected * (nk / (nk - (resp ** 2).sum(axis=0) / nk))[:, None, None]):

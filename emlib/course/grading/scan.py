@@ -135,7 +135,7 @@ def _top_level(trees) -> dict[str, list]:
     return defs
 
 
-def _per_task(task: str, off_limits: tuple[str, ...], trees, defs, findings: list[Finding]) -> None:
+def _per_task(task: str, off_limits: tuple[str, ...], trees, defs, tasks_all, findings: list[Finding]) -> None:
     short = {name.rsplit(".", 1)[-1] for name in off_limits}
     if not short:
         return
@@ -147,22 +147,38 @@ def _per_task(task: str, off_limits: tuple[str, ...], trees, defs, findings: lis
                         findings.append(Finding(task, cell, node.lineno,
                                                 f"imports {alias.name} from {node.module}, which is off limits "
                                                 f"for {task}"))
+    mine = _scope(task, defs)
+    others = set()
+    for other in tasks_all:
+        if other != task:
+            others |= _scope(other, defs)
+    others -= mine
+    for cell, tree in trees:                       # the task's function, its helpers, and all top-level code
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name in others:
+                continue
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Attribute) and sub.attr in short:
+                    findings.append(Finding(task, cell, getattr(sub, "lineno", 0),
+                                            f"`{_dotted(sub) or sub.attr}` is off limits for {task}: the task is "
+                                            "to write it"))
+
+
+def _scope(task: str, defs) -> set[str]:
+    """The names of the task's function and of the top-level functions and names it uses, transitively."""
     seen, queue = set(), [task]
-    while queue:                                   # the task's function and what it uses, transitively
+    while queue:
         name = queue.pop()
         if name in seen:
             continue
         seen.add(name)
-        for cell, node in defs.get(name, []):
+        for _cell, node in defs.get(name, []):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 continue
             for sub in ast.walk(node):
                 if isinstance(sub, ast.Name) and sub.id in defs and sub.id not in seen:
                     queue.append(sub.id)
-                elif isinstance(sub, ast.Attribute) and sub.attr in short:
-                    findings.append(Finding(task, cell, getattr(sub, "lineno", 0),
-                                            f"`{_dotted(sub) or sub.attr}` in {task} (or a helper it uses) is off "
-                                            f"limits: the task is to write it"))
+    return seen
 
 
 def scan(cells: list[str], template: set[str], tasks: dict[str, tuple[str, ...]]) -> list[Finding]:
@@ -183,5 +199,5 @@ def scan(cells: list[str], template: set[str], tasks: dict[str, tuple[str, ...]]
         _general(tree, index, findings)
     defs = _top_level(trees)
     for task, names in tasks.items():
-        _per_task(task, names, trees, defs, findings)
+        _per_task(task, names, trees, defs, list(tasks), findings)
     return list(dict.fromkeys(findings))

@@ -54,8 +54,8 @@ class Encoder:
             return {"t": "bool", "v": bool(value)}
         if isinstance(value, int) and not isinstance(value, bool):
             return {"t": "int", "v": int(value)} if abs(value) < 2**63 else {"t": "float", "v": repr(float(value))}
-        if isinstance(value, float):
-            return {"t": "float", "v": repr(value)}
+        if isinstance(value, float):           # np.float64 too (a subclass of float)
+            return {"t": "float", "v": repr(float(value))}
         if isinstance(value, str):
             return {"t": "str", "v": value[:2000]}
         if isinstance(value, np.random.Generator):
@@ -68,13 +68,13 @@ class Encoder:
                     "repr": f"shape {arr.shape}"}
         if isinstance(value, (tuple, list)):
             items = list(value)
-            if isinstance(value, list) and items and all(isinstance(v, (int, float, np.number)) and
-                                                         not isinstance(v, bool) for v in items[:MAX_ARRAY_ELEMENTS]):
+            if isinstance(value, list) and items and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                         for v in items[:MAX_ARRAY_ELEMENTS]):
                 try:
-                    arr = np.asarray(items, dtype=float)
+                    arr = np.asarray(items)
                 except (TypeError, ValueError, OverflowError):
                     arr = None
-                if arr is not None and arr.ndim == 1 and arr.size <= MAX_ARRAY_ELEMENTS:
+                if arr is not None and arr.ndim == 1 and arr.dtype.kind in "iuf" and arr.size <= MAX_ARRAY_ELEMENTS:
                     return {"t": "list-array", "k": self._array(arr)["k"]}
             if len(items) > MAX_ITEMS:
                 try:
@@ -136,7 +136,7 @@ def decode(node, arrays, make_object=None):
     if t == "array":
         return arrays[str(node["k"])]
     if t == "list-array":
-        return list(arrays[str(node["k"])])
+        return arrays[str(node["k"])].tolist()
     if t in ("tuple", "list"):
         items = [decode(v, arrays, make_object) for v in node["items"][:MAX_ITEMS]]
         return tuple(items) if t == "tuple" else items
