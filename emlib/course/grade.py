@@ -446,6 +446,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds the notebook's cells may run (default: %(default)s)")
     parser.add_argument("--task-timeout", type=float, default=TASK_TIMEOUT,
                         help="seconds each task's answers may take (default: %(default)s)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="submissions graded at once, each in its own sandbox (default: %(default)s)")
     parser.add_argument("--memory", type=float, default=3.0, help="GiB of address space per process (default 3)")
     parser.add_argument("--solutions", type=Path, default=None,
                         help="folder of solution notebooks, the source of the task lists (default: the course's)")
@@ -484,15 +486,24 @@ def main(argv: list[str] | None = None) -> int:
                                 limits=sandbox.Limits(memory_bytes=int(args.memory * 1024**3)))
     print(f"sandbox: {mode} (see exercises/README.md for what it guarantees)", file=sys.stderr)
     workspace = sandbox.Workspace(emlib_dir)
-    grades = []
+    batch = Batch(Path(args.solutions), settings, mode, workspace)
+
+    def one(item):
+        i, (path, display) = item
+        print(f"[{i}/{len(paths)}] grading {display} ...", file=sys.stderr, flush=True)
+        try:
+            return grade_submission(path, display, batch)
+        except Exception as exc:  # noqa: BLE001 - a bug in the grader must not stop the batch either
+            return Grade(display, None, notes=[f"grader error: {type(exc).__name__}: {exc}"])
+
     try:
-        batch = Batch(Path(args.solutions), settings, mode, workspace)
-        for i, (path, display) in enumerate(paths, 1):
-            print(f"[{i}/{len(paths)}] grading {display} ...", file=sys.stderr, flush=True)
-            try:
-                grades.append(grade_submission(path, display, batch))
-            except Exception as exc:  # noqa: BLE001 - a bug in the grader must not stop the batch either
-                grades.append(Grade(display, None, notes=[f"grader error: {type(exc).__name__}: {exc}"]))
+        if args.jobs > 1:           # each submission in its own sandbox: they cannot see one another
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+                grades = list(pool.map(one, enumerate(paths, 1)))
+        else:
+            grades = [one(item) for item in enumerate(paths, 1)]
     finally:
         workspace.close()
     print(format_table(grades, skipped), end="")

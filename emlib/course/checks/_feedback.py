@@ -57,6 +57,7 @@ import json
 import os
 import re
 import sys
+import threading
 import traceback
 from dataclasses import asdict, dataclass
 from typing import Callable
@@ -124,7 +125,7 @@ def not_implemented_message(task: str) -> str:
 # ----------------------------------------------------------------------------------------
 _REGISTRY: dict[str, Callable] = {}
 _SPECS: dict[str, "Spec"] = {}
-_current_task: str | None = None   # the task whose check is running (names the student's function)
+_state = threading.local()          # .task: the task whose check is running (names the student's function)
 
 
 @dataclass(frozen=True)
@@ -191,8 +192,8 @@ def check(task: str, *, reference: Callable, forbidden: tuple = (), cases=None, 
         run_body = body if cases is not None else (lambda fn, _cases: body(fn))
 
         def evaluate(fn, graded_cases=None) -> CheckResult:
-            global _current_task
-            outer, _current_task = _current_task, task
+            outer = getattr(_state, "task", None)
+            _state.task = task
             try:
                 _guard(task, fn, forbidden)
                 note = run_body(fn, cases if graded_cases is None else graded_cases)
@@ -206,7 +207,7 @@ def check(task: str, *, reference: Callable, forbidden: tuple = (), cases=None, 
                                    "Tell your instructor; meanwhile compare your code with the task text.",
                                    CHECK_ERROR)
             finally:
-                _current_task = outer
+                _state.task = outer
             return CheckResult(task, True, note or "correct.")
 
         @functools.wraps(body)
@@ -349,7 +350,7 @@ def call(fn, case: Case, name: str | None = None):
     NotImplementedError -> :class:`NotImplementedYet`; any other exception
     -> :class:`Failure` naming the exception, the line it came from and the input.
     """
-    name = name or _current_task or getattr(fn, "__name__", "your function")
+    name = name or getattr(_state, "task", None) or getattr(fn, "__name__", "your function")
     try:
         if isinstance(fn, Replay):
             return fn.result_for(case)

@@ -34,6 +34,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,10 +95,12 @@ class Workspace:
             os.chmod(path, mode)
         os.chmod(self.snapshot, 0o555)
         self.count = 0
+        self._lock = threading.Lock()
 
     def new(self) -> Path:
-        self.count += 1
-        sub = self.root / f"s{self.count:04d}"
+        with self._lock:
+            self.count += 1
+            sub = self.root / f"s{self.count:04d}"
         (sub / "box").mkdir(parents=True)
         (sub / "out").mkdir()
         os.chmod(sub / "out", 0o700)

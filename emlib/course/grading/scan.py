@@ -4,9 +4,11 @@ The grader reads the notebook as text and parses it; nothing is run. Only
 the code cells the student wrote or changed are scanned (a cell identical to
 one of the exercise as generated is the course's own). Two kinds of finding:
 
-* notebook-wide: reaching outside the exercise (files, processes, the
-  interpreter's internals, the checks' and the grader's machinery, IPython's
-  hooks, code built from strings). These mark every task "needs review".
+* reaching outside the exercise (files, processes, the interpreter's
+  internals, the checks' and the grader's machinery, IPython's hooks, code
+  built from strings): at the top level of a cell, or in a function no task
+  uses, it marks every task "needs review"; inside a function, the tasks that
+  use that function.
 * per task: inside the task's function, and the top-level functions and
   names it uses, a use of an emlib (or scipy) function that IS the answer
   (``emlib.e_step`` in ``e_step``, ``mixture.posterior``,
@@ -198,6 +200,33 @@ def scan(cells: list[str], template: set[str], tasks: dict[str, tuple[str, ...]]
         trees.append((index, tree))
         _general(tree, index, findings)
     defs = _top_level(trees)
+    findings = _assign_general(findings, trees, defs, list(tasks))
     for task, names in tasks.items():
         _per_task(task, names, trees, defs, list(tasks), findings)
     return list(dict.fromkeys(findings))
+
+
+def _assign_general(findings: list[Finding], trees, defs, tasks: list[str]) -> list[Finding]:
+    """A finding inside a function concerns the tasks that use that function; elsewhere, every task.
+
+    So ``os._exit`` inside ``logsumexp_rows`` marks ``logsumexp_rows`` (and any task calling it),
+    not a task written without it; the same line at the top level of a cell marks every task.
+    """
+    owners: dict[tuple[int, int], set[str]] = {}     # (cell, line) -> tasks whose scope holds that line
+    scopes = {t: _scope(t, defs) for t in tasks}
+    for cell, tree in trees:
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                users = {t for t, scope in scopes.items() if node.name in scope}
+                if not users:
+                    continue
+                for line in range(node.lineno, (node.end_lineno or node.lineno) + 1):
+                    owners.setdefault((cell, line), set()).update(users)
+    out = []
+    for f in findings:
+        users = owners.get((f.cell, f.line))
+        if f.task is None and users:
+            out += [Finding(t, f.cell, f.line, f.text) for t in sorted(users)]
+        else:
+            out.append(f)
+    return out

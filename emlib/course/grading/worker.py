@@ -63,6 +63,21 @@ def main(box: str) -> None:
     cell_budget = float(job["notebook_timeout"])
     task_budget = float(job["task_timeout"])
     pending = list(tasks)
+    # The grading inputs leave the folder while the notebook runs and come back only for the
+    # answering cells, so no cell can read them in advance (a background process still could,
+    # later: the inputs are not a secret, the seed they came from is).
+    held = {}
+    for ext in (".json", ".npz"):
+        path = job["inputs"] + ext
+        with open(path, "rb") as fh:
+            held[path] = fh.read()
+        os.remove(path)
+
+    def release():
+        for path, data in held.items():
+            if not os.path.exists(path):
+                with open(path, "wb") as fh:
+                    fh.write(data)
 
     def save():
         status["printed"] = printed
@@ -98,6 +113,7 @@ def main(box: str) -> None:
                             line = f"cell {index + 1} raised {out.get('ename')}: {str(out.get('evalue', ''))[:120]}"
                             if line not in status["errors"]:
                                 status["errors"].append(line)
+                release()
                 while pending:
                     task = pending[0]
                     stage = ("task", task)
