@@ -87,12 +87,19 @@ def attacks(victim: Path, grades_csv: Path) -> dict[str, tuple[str, object]]:
     """Every attack: name -> (file name relative to the submissions folder, notebook or bytes)."""
     v, g, root = str(victim), str(grades_csv), str(ROOT)
     emlib_dir = str(Path(emlib.__file__).resolve().parent)
-    forged = ("import json, numpy as np\n"
+    forged = ("import json, re, glob, os, numpy as np\nos.makedirs('answers', exist_ok=True)\n"
+              "for nbf in glob.glob('*.ipynb'):\n"             # the old grader named its verdict log in its cell
+              "    for path in set(re.findall(r'[\\w/.-]*grader-[0-9a-f]+\\.jsonl', open(nbf).read())):\n"
+              "        for t in ['logsumexp_rows', 'e_step']:\n"
+              "            open(path, 'a').write(json.dumps({'task': t, 'passed': True, 'message': 'ok', "
+              "'function': t, 'source': 'grader'}) + '\\n')\n"
               "for t in ['logsumexp_rows', 'e_step']:\n"
               "    json.dump({'task': t, 'answers': {}, 'calls': {}, 'notes': []}, open(f'answers/answers-{t}.json', 'w'))\n"
               "    np.savez(f'answers/answers-{t}.npz')\n"
               "open('status.json', 'w').write('{\"status\": \"completed\", \"tasks\": {}}')\n"
-              "open('notebook-checks.jsonl', 'a').write('{\"task\": \"e_step\", \"passed\": true, \"source\": \"grader\"}\\n' * 5)\n")
+              "for t in ['logsumexp_rows', 'e_step']:\n"
+              "    open('notebook-checks.jsonl', 'a').write(json.dumps({'task': t, 'passed': True, 'message': 'ok', "
+              "'function': t, 'source': 'notebook'}) + '\\n')\n")
     return {
         # --- forging the verdict ---------------------------------------------------------------
         "registry_evaluate": ("c01_03_e_step.ipynb", notebook(before=[
@@ -113,9 +120,10 @@ def attacks(victim: Path, grades_csv: Path) -> dict[str, tuple[str, object]]:
                 "    return f(a, axis=1)",
             estep="_f = getattr(__import__('emlib'), 'e_' + 'step')\ndef e_step(X, mixture):\n    return _f(X, mixture)")),
         "reference_attribute": ("c06_03_e_step.ipynb", notebook(before=[
-            "from emlib.course.checks import _feedback\n"
-            "logsumexp_rows_ref = _feedback.spec('logsumexp_rows').reference\n"
-            "e_step_ref = _feedback.spec('e_step').reference"],
+            "from emlib.course.checks import _feedback, check_e_step, check_logsumexp_rows\n"
+            "logsumexp_rows_ref = getattr(check_logsumexp_rows, 'reference', None) or "
+            "_feedback.spec('logsumexp_rows').reference\n"
+            "e_step_ref = getattr(check_e_step, 'reference', None) or _feedback.spec('e_step').reference"],
             lse="def logsumexp_rows(a):\n    return logsumexp_rows_ref(a)",
             estep="def e_step(X, mixture):\n    return e_step_ref(X, mixture)")),
         "exec_solutions": ("c07_03_e_step.ipynb", notebook(after=[

@@ -277,7 +277,7 @@ def _run_and_score(nb, tasks: list[str], batch: Batch, grade: Grade) -> None:
     for task in tasks:
         try:
             grade.tasks.append(_score(task, structures[task], judge.read_answers(result["outbox"], task), status,
-                                      general + [f for f in findings if f.task == task]))
+                                      [f for f in findings if f.task == task] + general))
         except Exception as exc:  # noqa: BLE001 - one task's trouble stays in that task
             grade.tasks.append(TaskScore(task, 0, f"not graded: grader error {type(exc).__name__}: {str(exc)[:160]}"))
 

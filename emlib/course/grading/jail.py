@@ -121,9 +121,11 @@ def _fill_box(cfg: dict, files: dict[str, bytes]) -> None:
 
 def _child(cfg: dict) -> None:
     lim = cfg["limits"]
-    for name, value in (("RLIMIT_AS", lim["memory_bytes"]), ("RLIMIT_NPROC", lim["processes"]),
-                        ("RLIMIT_FSIZE", lim["file_bytes"]), ("RLIMIT_CPU", lim["cpu_seconds"]),
-                        ("RLIMIT_NOFILE", lim["open_files"]), ("RLIMIT_CORE", 0)):
+    limits = [("RLIMIT_AS", lim["memory_bytes"]), ("RLIMIT_FSIZE", lim["file_bytes"]),
+              ("RLIMIT_CPU", lim["cpu_seconds"]), ("RLIMIT_NOFILE", lim["open_files"]), ("RLIMIT_CORE", 0)]
+    if cfg["uid"] is not None:           # counted per user: only meaningful for the sandbox's own user
+        limits.append(("RLIMIT_NPROC", lim["processes"]))
+    for name, value in limits:
         resource.setrlimit(getattr(resource, name), (value, value))
     if cfg["uid"] is not None:
         os.setgroups([])
