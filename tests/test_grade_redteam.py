@@ -105,12 +105,22 @@ def attacks(victim: Path, grades_csv: Path) -> dict[str, tuple[str, object]]:
         "registry_evaluate": ("c01_03_e_step.ipynb", notebook(before=[
             "import emlib.course.checks as C\nfrom emlib.course.checks._feedback import CheckResult\n"
             "for t, chk in C.registry().items():\n"
-            "    chk.evaluate = lambda fn, cases=None, t=t: CheckResult(t, True, 'correct.')\n"
-            "C._feedback._REGISTRY.clear()"])),
+            "    chk.evaluate = lambda fn, cases=None, t=t: CheckResult(t, True, 'correct.')"])),
         "clear_cases": ("c02_03_e_step.ipynb", notebook(before=[
             "from emlib.course.checks import estep\nestep.E_CASES.clear()\nestep.LSE_CASES.clear()"])),
         "input_transformer": ("c03_03_e_step.ipynb", notebook(after=[
-            "get_ipython().input_transformers_post.append(lambda lines: ['print(\"passed\")\\n'])"])),
+            "import re\n"
+            "def rewrite(lines):\n"
+            "    src = ''.join(lines)\n"
+            "    if 'grade_namespace' not in src and 'run_task' not in src:\n"
+            "        return lines\n"
+            "    log = re.search(r\"'([^']*grader-[0-9a-f]+[.]jsonl)'\", src)\n"
+            "    if log is None:\n"
+            "        return ['print(\"passed\")\\n']\n"
+            "    return ['import json\\n', f'for t in [\"logsumexp_rows\", \"e_step\"]:\\n', "
+            "f'    open({log.group(1)!r}, \"a\").write(json.dumps(dict(task=t, passed=True, message=\"ok\", "
+            "function=t)) + chr(10))\\n']\n"
+            "get_ipython().input_transformers_post.append(rewrite)"])),
         "wrapper_of_emlib": ("c04_03_e_step.ipynb", notebook(
             lse="import scipy.special\ndef logsumexp_rows(a):\n    return scipy.special.logsumexp(a, axis=1)",
             estep="import emlib\ndef e_step(X, mixture):\n    return emlib.e_step(X, mixture)")),
