@@ -57,7 +57,8 @@ def _hidden_logsumexp_rows(rng):
     ]
 
 
-@check("logsumexp_rows", reference=_lse_reference, forbidden=(_mixture.logsumexp_rows,), cases=LSE_CASES, hidden=_hidden_logsumexp_rows,
+@check("logsumexp_rows", reference=_lse_reference, forbidden=(_mixture.logsumexp_rows,),
+       cases=LSE_CASES, hidden=_hidden_logsumexp_rows,
        off_limits=('scipy.special._logsumexp.logsumexp',))
 def check_logsumexp_rows(logsumexp_rows, cases):
     """Check ``logsumexp_rows(a)``: ln sum_k exp(a[i, k]) per row, shape (n,), without overflow."""
@@ -109,7 +110,12 @@ def _hidden_e_step(rng):
 
 
 @check("e_step", reference=_e_reference, forbidden=(steps.e_step,), cases=E_CASES, hidden=_hidden_e_step,
-       off_limits=('emlib.mixture.Mixture.posterior', 'emlib.mixture.Mixture.logpdf', 'emlib.mixture.Mixture.loglik', 'emlib.mixture.logsumexp_rows', 'emlib.suffstats.e_step', 'scipy.special._logsumexp.logsumexp'))
+       off_limits=('emlib.mixture.Mixture.posterior',
+                   'emlib.mixture.Mixture.logpdf',
+                   'emlib.mixture.Mixture.loglik',
+                   'emlib.mixture.logsumexp_rows',
+                   'emlib.suffstats.e_step',
+                   'scipy.special._logsumexp.logsumexp'),)
 def check_e_step(e_step, cases):
     """Check ``e_step(X, mixture) -> (resp, loglik)``: responsibilities (n, m) and the log-likelihood."""
     for case in cases:

@@ -54,7 +54,8 @@ def _hidden_assign_to_nearest(rng):
             Case("means far from the origin", X=X2 + shift, means=mu2 + shift)]
 
 
-@check("assign_to_nearest", reference=_assign_reference, forbidden=(_assign,), cases=ASSIGN_CASES, hidden=_hidden_assign_to_nearest,
+@check("assign_to_nearest", reference=_assign_reference, forbidden=(_assign,),
+       cases=ASSIGN_CASES, hidden=_hidden_assign_to_nearest,
        off_limits=('emlib.kmeans.kmeans',))
 def check_assign_to_nearest(assign_to_nearest, cases):
     """Check ``assign_to_nearest(X, means) -> (n,)``: the index of the closest mean for every sample."""
@@ -146,7 +147,11 @@ def _hidden_soft_assign(rng):
 
 
 @check("soft_assign", reference=_soft_reference, cases=SOFT_CASES, hidden=_hidden_soft_assign,
-       off_limits=('emlib.steps.e_step', 'emlib.kmeans.kmeans_limit_mixture', 'emlib.mixture.Mixture.posterior', 'emlib.mixture.logsumexp_rows', 'scipy.special._logsumexp.logsumexp'))
+       off_limits=('emlib.steps.e_step',
+                   'emlib.kmeans.kmeans_limit_mixture',
+                   'emlib.mixture.Mixture.posterior',
+                   'emlib.mixture.logsumexp_rows',
+                   'scipy.special._logsumexp.logsumexp'),)
 def check_soft_assign(soft_assign, cases):
     """Check ``soft_assign(X, means, sigma) -> (n, m)``: E-step of equal weights and shared covariance sigma^2 I."""
     for case in cases:

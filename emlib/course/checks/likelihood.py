@@ -61,7 +61,8 @@ def _hidden_mixture_loglik(rng):
     return cases
 
 
-@check("mixture_loglik", reference=_ll_reference, forbidden=(Mixture.loglik,), cases=LL_CASES, hidden=_hidden_mixture_loglik,
+@check("mixture_loglik", reference=_ll_reference, forbidden=(Mixture.loglik,),
+       cases=LL_CASES, hidden=_hidden_mixture_loglik,
        off_limits=('emlib.mixture.Mixture.logpdf',))
 def check_mixture_loglik(mixture_loglik, cases):
     """Check ``mixture_loglik(X, weights, means, covariances) -> float``: sum_i ln sum_k rho_k N(x_i | k)."""
@@ -117,7 +118,8 @@ def _clusterings(rng):
 _hidden_fit_clustering = _clusterings
 
 
-@check("fit_clustering", reference=_fit_reference, forbidden=(init_from_labels,), cases=FIT_CASES, hidden=_hidden_fit_clustering)
+@check("fit_clustering", reference=_fit_reference, forbidden=(init_from_labels,),
+       cases=FIT_CASES, hidden=_hidden_fit_clustering)
 def check_fit_clustering(fit_clustering, cases):
     """Check ``fit_clustering(X, labels) -> (weights, means, covariances)``: the ML estimate per cluster."""
     for case in cases:

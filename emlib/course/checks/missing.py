@@ -89,7 +89,8 @@ def _hidden_conditional_gaussian(rng):
     return cases
 
 
-@check("conditional_gaussian", reference=_cond_reference, forbidden=(_missing.conditional_gaussian,), cases=COND_CASES, hidden=_hidden_conditional_gaussian)
+@check("conditional_gaussian", reference=_cond_reference, forbidden=(_missing.conditional_gaussian,),
+       cases=COND_CASES, hidden=_hidden_conditional_gaussian)
 def check_conditional_gaussian(conditional_gaussian, cases):
     """Check ``conditional_gaussian(x, mean, cov) -> (x_hat, C)``: E[x | x_o] (d,) and Cov[x | x_o] (d, d)."""
     for case in cases:
@@ -300,7 +301,8 @@ def _hidden_m_step_missing(rng):
     return cases
 
 
-@check("m_step_missing", reference=_m_reference, forbidden=(_missing.m_step_missing,), cases=M_CASES, hidden=_hidden_m_step_missing,
+@check("m_step_missing", reference=_m_reference, forbidden=(_missing.m_step_missing,),
+       cases=M_CASES, hidden=_hidden_m_step_missing,
        off_limits=('emlib.steps.m_step',))
 def check_m_step_missing(m_step_missing, cases):
     """Check ``m_step_missing(resp, x_hat, C) -> (weights, means, covariances)``, full covariances, no reg."""

@@ -66,7 +66,8 @@ def _hidden_dice_scores(rng):
             Case("40 samples, three classes, 70 % kept", labels=pred3, truth=truth3, n_classes=3)]
 
 
-@check("dice_scores", reference=_dice_reference, forbidden=(segmentation.dice,), cases=DICE_CASES, hidden=_hidden_dice_scores)
+@check("dice_scores", reference=_dice_reference, forbidden=(segmentation.dice,),
+       cases=DICE_CASES, hidden=_hidden_dice_scores)
 def check_dice_scores(dice_scores, cases):
     """Check ``dice_scores(labels, truth, n_classes) -> (n_classes,)``: 2 |A_k & B_k| / (|A_k| + |B_k|)."""
     for case in cases:
@@ -132,7 +133,11 @@ def _hidden_weighted_m_step(rng):
 
 
 @check("weighted_m_step", reference=_m_reference, cases=M_CASES, hidden=_hidden_weighted_m_step,
-       off_limits=('emlib.steps.m_step', 'emlib.em.em', 'emlib.steps.update_weights', 'emlib.steps.update_means', 'emlib.steps.update_covariances'))
+       off_limits=('emlib.steps.m_step',
+                   'emlib.em.em',
+                   'emlib.steps.update_weights',
+                   'emlib.steps.update_means',
+                   'emlib.steps.update_covariances'),)
 def check_weighted_m_step(weighted_m_step, cases):
     """Check ``weighted_m_step(values, counts, resp) -> (weights, means, variances)``, each of shape (m,)."""
     names = ("weights", "means", "variances")
@@ -251,7 +256,8 @@ def _hidden_merge_components(rng):
                  truth=np.array([0, 0, 1, 1, 2, 2, 0]), m=3, n_classes=3)]
 
 
-@check("merge_components", reference=_merge_reference, forbidden=(segmentation.match_labels,), cases=MERGE_CASES, hidden=_hidden_merge_components)
+@check("merge_components", reference=_merge_reference, forbidden=(segmentation.match_labels,),
+       cases=MERGE_CASES, hidden=_hidden_merge_components)
 def check_merge_components(merge_components, cases):
     """Check ``merge_components(labels, truth, m, n_classes) -> (m,)``: each component's majority class."""
     for case in cases:

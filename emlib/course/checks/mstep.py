@@ -54,7 +54,8 @@ def _hidden_resp(rng):
 _hidden_update_weights = _hidden_resp
 
 
-@check("update_weights", reference=_weights_reference, forbidden=(steps.update_weights,), cases=RESP_CASES, hidden=_hidden_update_weights,
+@check("update_weights", reference=_weights_reference, forbidden=(steps.update_weights,),
+       cases=RESP_CASES, hidden=_hidden_update_weights,
        off_limits=('emlib.suffstats.update_weights',))
 def check_update_weights(update_weights, cases):
     """Check ``update_weights(resp) -> (m,)``: rho_k = (1/n) sum_i E[z_i^(k)]."""
@@ -90,7 +91,8 @@ def _hidden_xr(rng):
 _hidden_update_means = _hidden_xr
 
 
-@check("update_means", reference=_means_reference, forbidden=(steps.update_means,), cases=XR_CASES, hidden=_hidden_update_means)
+@check("update_means", reference=_means_reference, forbidden=(steps.update_means,),
+       cases=XR_CASES, hidden=_hidden_update_means)
 def check_update_means(update_means, cases):
     """Check ``update_means(X, resp) -> (m, d)``: mu_k = sum_i E[z_i^(k)] x_i / sum_i E[z_i^(k)]."""
     for case in cases:
@@ -126,7 +128,8 @@ def _hidden_update_covariances(rng):
     return _with_means(_hidden_xr(rng))
 
 
-@check("update_covariances", reference=_cov_reference, forbidden=(steps.update_covariances,), cases=COV_CASES, hidden=_hidden_update_covariances)
+@check("update_covariances", reference=_cov_reference, forbidden=(steps.update_covariances,),
+       cases=COV_CASES, hidden=_hidden_update_covariances)
 def check_update_covariances(update_covariances, cases):
     """Check ``update_covariances(X, resp, means) -> (m, d, d)``: the responsibility-weighted scatter / N_k."""
     for case in cases:

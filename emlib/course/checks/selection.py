@@ -140,7 +140,8 @@ def _hidden_trim_mixture(rng):
             Case("a threshold equal to a weight (kept)", mixture=mix, min_weight=0.03)]
 
 
-@check("trim_mixture", reference=_trim_reference, forbidden=(selection.trim,), cases=TRIM_CASES, hidden=_hidden_trim_mixture)
+@check("trim_mixture", reference=_trim_reference, forbidden=(selection.trim,),
+       cases=TRIM_CASES, hidden=_hidden_trim_mixture)
 def check_trim_mixture(trim_mixture, cases):
     """Check ``trim_mixture(mixture, min_weight) -> Mixture``: drop rho_k < min_weight, renormalise the rest."""
     for case in cases:
