@@ -15,7 +15,7 @@ help:
 	@echo "make test       set up .venv (first time) and run every test"
 	@echo "make notebooks  re-execute notebooks/ and solutions/ in fresh kernels (NB=path for some)"
 	@echo "make exercises  regenerate exercises/ from solutions/"
-	@echo "make grade SUBMISSIONS='a.ipynb b.ipynb'   grade student notebooks"
+	@echo "make grade SUBMISSIONS=folder   grade student notebooks in a sandbox (FORCE=1 replaces grades/grades.csv)"
 	@echo "make bench      speed of emlib against scikit-learn"
 	@echo "make slides     offline reveal.js decks of the lecture in site/slides/ (Alt+R in JupyterLab presents live)"
 	@echo "make html       the course as a static web site in site/ (open site/index.html)"
@@ -48,8 +48,10 @@ notebooks: $(STAMP)
 exercises: $(STAMP)
 	$(BIN)/python -m emlib.course.make_exercises $(if $(FORCE),--force,)
 
+# Each submission runs in a sandbox (unshare; as root, the student's code runs as nobody); see exercises/README.md.
 grade: $(STAMP)
-	$(BIN)/python -m emlib.course.grade $(SUBMISSIONS)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder-or-notebooks [FORCE=1]"; exit 2; }
+	$(BIN)/python -m emlib.course.grade $(SUBMISSIONS) $(if $(FORCE),--force,)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_em.py
