@@ -245,4 +245,51 @@ def test_plot_decision_regions_returns_the_map_class_of_every_grid_point():
     assert regions.shape == (50, 50) and regions[0, 0] == 0 and regions[0, -1] == 1
     with pytest.raises(ValueError, match="X must have shape"):
         plot_decision_regions(ax, mix, np.zeros((3, 3)))
+
+
+def test_label_colormap_is_the_palette_with_an_optional_outside_colour():
+    from matplotlib.colors import to_hex
+
+    from emlib.course.plotting import PALETTE, label_colormap
+
+    cmap = label_colormap(3)
+    assert [to_hex(c).upper() for c in cmap.colors] == [c.upper() for c in PALETTE[:3]]
+    assert label_colormap(3, outside="black").N == 4
+    with pytest.raises(ValueError, match="n_labels must be between 1 and 8"):
+        label_colormap(9)
+    with pytest.raises(TypeError, match="n_labels must be an int"):
+        label_colormap(2.0)
+
+
+def test_label_imshow_draws_each_label_in_its_colour_and_names_it():
+    from matplotlib.colors import to_hex
+
+    from emlib.course.plotting import PALETTE, label_imshow
+
+    fig, ax = plt.subplots()
+    image = label_imshow(ax, np.array([[0, 1], [2, 2]]), 3, names=["a", "b", "c"])
+    rgba = image.to_rgba(image.get_array())
+    assert to_hex(rgba[0, 0]).upper() == PALETTE[0].upper() and to_hex(rgba[1, 1]).upper() == PALETTE[2].upper()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b", "c"]
+    with pytest.raises(ValueError, match="labels must be a 2-D array of ints"):
+        label_imshow(ax, np.zeros((2, 2)), 3)
+    plt.close(fig)
+
+
+def test_volume_rows_show_three_views_per_volume_through_the_centre():
+    from emlib.course.plotting import plot_volume_rows, three_views
+
+    volume = np.arange(4 * 5 * 6).reshape(4, 5, 6)
+    axial, coronal, sagittal = three_views(volume, (1, 2, 3))
+    assert axial.shape == (5, 4) and coronal.shape == (6, 4) and sagittal.shape == (6, 5)
+    np.testing.assert_array_equal(axial, np.rot90(volume[:, :, 3]))
+    with pytest.raises(ValueError, match="centre must lie inside"):
+        three_views(volume, (4, 0, 0))
+    labels = np.full((4, 5, 6), -1)
+    labels[1:3, 1:4, 1:5] = 2
+    fig = plot_volume_rows([volume / volume.max(), labels], ["image", "labels"], (1, 2, 3), names=["x", "y", "z"])
+    assert len(fig.axes) == 6
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["x", "y", "z"]
+    with pytest.raises(ValueError, match="titles must give one title per volume"):
+        plot_volume_rows([labels], ["a", "b"], (1, 2, 3))
     plt.close(fig)

@@ -282,3 +282,20 @@ def test_weighted_dice_of_a_histogram_equals_dice_of_the_samples():
     np.testing.assert_allclose(got, dice(labels_of_values[index], z, 3), rtol=1e-12)
     with pytest.raises(ValueError, match="sample_weight"):
         dice([0, 1], [0, 1], sample_weight=[1.0, -1.0])
+
+
+def test_mean_field_e_step_is_rho_times_gaussian_times_the_potts_factor():
+    # notebook 13b's formula, exactly: E[z_i^(k)] proportional to rho_k N(x_i | mu_k, s_k^2) exp(beta sum_j E[z_j^(k)])
+    mask = np.ones((1, 3), dtype=bool)
+    mix = Mixture.univariate([0.2, 0.8], [0.0, 1.0], [0.5, 0.5])
+    x = np.array([0.1, 0.5, 0.9])
+    resp = np.array([[0.9, 0.1], [0.3, 0.7], [0.6, 0.4]])
+    beta = 0.7
+    neighbour_sums = np.array([resp[1], resp[0] + resp[2], resp[1]])
+    score = np.log(mix.weights) + np.column_stack([
+        -0.5 * (x - mu) ** 2 / var - 0.5 * np.log(2 * np.pi * var)
+        for mu, var in zip(mix.means[:, 0], mix.covariances[:, 0, 0])]) + beta * neighbour_sums
+    expected = np.exp(score - score.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    got = mean_field_e_step(mix.weighted_logpdf(x), resp, mask, beta=beta)
+    np.testing.assert_allclose(got, expected, rtol=1e-12)

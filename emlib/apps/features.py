@@ -14,7 +14,9 @@ al. ("Blobworld", ICCV 1998) describe a pixel by
   anisotropy a = 1 - lambda_2 / lambda_1 (:func:`texture_anisotropy`);
   a simpler texture measure is the local variance (:func:`local_variance`).
 
-For motion layers (Wang and Adelson, 1994) the vector of a pixel is its
+For motion layers (the layered representation of Wang and Adelson, 1994,
+fitted as a mixture by EM as in Ayer and Sawhney, 1995, and Weiss and
+Adelson, 1996; see :mod:`emlib.apps.motion`) the vector of a pixel is its
 optical flow (:func:`flow_vectors`). :func:`feature_matrix` turns per-pixel
 maps into the (n, d) data matrix EM expects and :func:`standardize` puts the
 features on one scale. :func:`emlib.scoring.matched_accuracy` scores a

@@ -1,4 +1,10 @@
-"""EM for motion layers: a mixture of affine motions (Wang and Adelson, 1994).
+"""EM for motion layers: a mixture of affine motions.
+
+The layered description of a moving scene is Wang and Adelson's (1994, IEEE
+TIP 3(5)): they fitted affine motions to blocks of the optical flow and
+clustered the motion parameters with k-means, then assigned pixels to the
+resulting layers. Fitting the layers as a mixture model by EM, as done here,
+came after them (Ayer and Sawhney, ICCV 1995; Weiss and Adelson, CVPR 1996).
 
 A scene made of a few rigid, roughly planar layers moves so that within
 each layer the optical flow is an affine function of the pixel position p = (r, c):

@@ -258,10 +258,12 @@ def mean_field_e_step(log_joint, resp, mask, beta: float) -> np.ndarray:
 
         E[z_i^(k)]  proportional to  rho_k N(x_i | mu_k, Sigma_k) exp(beta sum_{j in N(i)} E[z_j^(k)])
 
-    The Potts prior P(z) proportional to exp(beta sum_{i ~ j} [z_i = z_j])
-    favours neighbours in the same class; mean field replaces each
-    neighbour's unknown class by its current responsibilities. beta = 0 gives
-    the ordinary E-step.
+    The prior on the classes is the Potts prior times the mixing weights,
+    P(z) proportional to prod_i rho_{z_i} exp(beta sum_{i ~ j} [z_i = z_j]):
+    the rho_k of log_joint stay in the formula (an external field ln rho_k),
+    and the Potts term favours neighbours in the same class. Mean field
+    replaces each neighbour's unknown class by its current responsibilities.
+    beta = 0 gives the ordinary E-step.
 
     Parameters
     ----------

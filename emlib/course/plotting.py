@@ -690,3 +690,124 @@ def use_course_style() -> None:
     from matplotlib.figure import Figure
 
     shell.display_formatter.formatters["image/png"].for_type(Figure, palette_png)
+
+
+# --- label images and volumes (segmentation notebooks 12-15) ----------------------------------
+def label_colormap(n_labels: int, *, outside: str | None = None):
+    """A ``ListedColormap`` of the Okabe-Ito palette for label images, one colour per label 0..n_labels-1.
+
+    Parameters
+    ----------
+    n_labels : int, the number of labels (at most 8, the palette's length)
+    outside : colour or None; if given, it is the first colour of the map, for the value -1
+        (pixels or voxels outside the region of interest)
+
+    Returns
+    -------
+    ListedColormap with ``n_labels`` colours (``n_labels + 1`` with ``outside``). Draw a label image with
+    ``label_imshow`` or ``ax.imshow(labels, cmap=cmap, vmin=lo - 0.5, vmax=hi + 0.5)``, so that each
+    integer sits in the middle of its colour's interval.
+    """
+    from matplotlib.colors import ListedColormap
+
+    if isinstance(n_labels, bool) or not isinstance(n_labels, (int, np.integer)):
+        raise TypeError(f"n_labels must be an int, got {type(n_labels).__name__}")
+    if not 1 <= n_labels <= len(PALETTE):
+        raise ValueError(f"n_labels must be between 1 and {len(PALETTE)} (the palette's length), got {n_labels}")
+    colors = list(PALETTE[:n_labels])
+    return ListedColormap(([outside] if outside is not None else []) + colors)
+
+
+def label_imshow(ax, labels, n_labels: int, *, names=None, outside: str | None = None, legend_loc="best"):
+    """Draw an integer label image (shape (h, w), values 0..n_labels-1, or -1 outside) in the palette.
+
+    With ``names`` (a sequence of ``n_labels`` strings) a legend names each colour. Returns the AxesImage.
+    """
+    from matplotlib.patches import Patch
+
+    labels = np.asarray(labels)
+    if labels.ndim != 2 or labels.dtype.kind not in "iu":
+        raise ValueError(f"labels must be a 2-D array of ints, got shape {labels.shape} and dtype {labels.dtype}")
+    if names is not None and len(names) != n_labels:
+        raise ValueError(f"names must give one name per label ({n_labels}), got {len(names)}")
+    cmap = label_colormap(n_labels, outside=outside)
+    low = -1 if outside is not None else 0
+    image = ax.imshow(labels, cmap=cmap, vmin=low - 0.5, vmax=n_labels - 0.5, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if names is not None:
+        ax.legend(handles=[Patch(color=PALETTE[k], label=str(name)) for k, name in enumerate(names)],
+                  loc=legend_loc, frameon=True, framealpha=0.9)
+    return image
+
+
+def three_views(volume, centre) -> list:
+    """Axial, coronal and sagittal slices of a 3-D volume through ``centre``, oriented for display.
+
+    Parameters
+    ----------
+    volume : array of shape (X, Y, Z), indexed (left-right, back-front, bottom-top) as the MNI152 template
+    centre : three ints, the voxel the three slices pass through
+
+    Returns
+    -------
+    list of three 2-D arrays: the axial slice (front up), the coronal and the sagittal one (top of the head up)
+    """
+    volume = np.asarray(volume)
+    if volume.ndim != 3:
+        raise ValueError(f"volume must be 3-D, got shape {volume.shape}")
+    i, j, k = (int(c) for c in centre)
+    if not all(0 <= c < s for c, s in zip((i, j, k), volume.shape)):
+        raise ValueError(f"centre must lie inside the volume of shape {volume.shape}, got {tuple(centre)}")
+    return [np.rot90(volume[:, :, k]), np.rot90(volume[:, j, :]), np.rot90(volume[i, :, :])]
+
+
+def plot_volume_rows(volumes, titles, centre, *, n_labels: int = 3, names=None, cmaps=None, size: float = 2.6):
+    """One row of three views (axial, coronal, sagittal) per volume: a figure of a segmentation.
+
+    Parameters
+    ----------
+    volumes : sequence of arrays of shape (X, Y, Z); an integer volume is a label volume (values -1 for
+        outside, 0..n_labels-1) drawn in the palette; a float volume is an image in [0, 1], drawn in grey
+    titles : sequence of str, one per volume (the row's label)
+    centre : three ints, the voxel all slices pass through
+    n_labels : int, the number of labels of the label volumes
+    names : sequence of n_labels str or None; if given, a legend under the figure names each label's colour
+    cmaps : sequence (one per volume) of a colormap or None (None: the palette, or grey for an image)
+    size : float, the width of one view in inches
+
+    Returns
+    -------
+    Figure with ``len(volumes)`` rows of 3 axes.
+    """
+    from matplotlib.patches import Patch
+
+    if len(volumes) != len(titles):
+        raise ValueError(f"titles must give one title per volume ({len(volumes)}), got {len(titles)}")
+    cmaps = list(cmaps) if cmaps is not None else [None] * len(volumes)
+    if len(cmaps) != len(volumes):
+        raise ValueError(f"cmaps must give one colormap (or None) per volume ({len(volumes)}), got {len(cmaps)}")
+    fig, axes = plt.subplots(len(volumes), 3, figsize=(3 * size, len(volumes) * size * 1.05), squeeze=False)
+    labels_cmap = label_colormap(n_labels, outside="black")
+    for r, (volume, title, cmap) in enumerate(zip(volumes, titles, cmaps)):
+        volume = np.asarray(volume)
+        for c, (view, name) in enumerate(zip(three_views(volume, centre), ("axial", "coronal", "sagittal"))):
+            ax = axes[r, c]
+            if volume.dtype.kind in "iu":
+                cm = cmap or labels_cmap
+                ax.imshow(view, cmap=cm, vmin=-1.5, vmax=cm.N - 1.5, interpolation="nearest")
+            else:
+                ax.imshow(view, cmap=cmap or "gray", vmin=0, vmax=1, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.spines[:].set_visible(False)
+            if r == 0:
+                ax.set_title(name)
+        axes[r, 0].set_ylabel(title)
+    fig.tight_layout(pad=0.3)
+    if names is not None:
+        if len(names) != n_labels:
+            raise ValueError(f"names must give one name per label ({n_labels}), got {len(names)}")
+        fig.legend(handles=[Patch(color=PALETTE[k], label=str(n)) for k, n in enumerate(names)],
+                   loc="lower center", ncol=n_labels, frameon=False, bbox_to_anchor=(0.5, -0.06))
+    return fig
