@@ -401,22 +401,3 @@ def test_old_parameter_names_are_refused_and_unfitted_use_is_explained(rng):
 
 
 # --- the notebook section "Swapping GaussianMixtureEM for GaussianMixture" ----------------------------
-def test_the_swap_section_runs():
-    import importlib.util
-    from pathlib import Path
-    path = Path(__file__).resolve().parents[1] / "swap_section.py"
-    if not path.exists():
-        pytest.skip("swap_section.py has been pasted into the appendix notebook")
-    spec = importlib.util.spec_from_file_location("swap_section", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    cells = module.CELLS
-    assert cells[0][0] == "markdown" and {kind for kind, _ in cells} == {"markdown", "code"}
-    namespace = {}
-    out = io.StringIO()
-    with redirect_stdout(out), warnings.catch_warnings(), threadpool_limits(1):
-        warnings.simplefilter("error")
-        for kind, source in cells:
-            if kind == "code":
-                exec(compile(source, "swap_section", "exec"), namespace)
-    assert "the same choice: True" in out.getvalue()
