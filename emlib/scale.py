@@ -48,7 +48,7 @@ def check_dask_data(X, name: str = "X"):
     if X.shape[0] < 1 or X.shape[1] < 1:
         raise ValueError(f"{name} must have at least one sample and one feature, got shape {X.shape}")
     X = X.astype(np.float64)
-    bad, sums = dask.compute((~dask.array.isfinite(X)).sum(), X.sum(axis=0))
+    bad, sums = dask.compute((~dask.array.isfinite(X)).sum(), X.sum(axis=0), optimize_graph=False)
     if bad:
         raise ValueError(f"{name} contains {int(bad)} NaN or infinite value(s); expected finite numbers.{MISSING_HINT}")
     return X, sums
@@ -89,8 +89,8 @@ def accumulate_blocks(X, mixture: Mixture, *, center: np.ndarray, diagonal: bool
 
     block_pass = dask.delayed(_block_statistics, pure=True)
     parts = [block_pass(block, mixture, center, diagonal, w, chunk_size)
-             for block, w in zip(X.to_delayed().ravel(), weight_blocks)]
-    return tree_sum(parts).compute()
+             for block, w in zip(X.to_delayed(optimize_graph=False).ravel(), weight_blocks)]
+    return tree_sum(parts).compute(optimize_graph=False)     # the same keys every iteration, never re-fused
 
 
 class DaskEMResult(EMResult):
@@ -107,3 +107,37 @@ class DaskEMResult(EMResult):
 
     def __repr__(self) -> str:
         return "Dask" + super().__repr__()
+
+
+def _load_rows(path: str, start: int, stop: int) -> np.ndarray:
+    return np.array(np.load(path, mmap_mode="r")[start:stop], dtype=np.float64)
+
+
+def from_npy(path, rows_per_block: int):
+    """A Dask array over a ``.npy`` file on disk, in blocks of ``rows_per_block`` rows, shape (n, d).
+
+    Each block is read where it is computed (only the path travels to a
+    worker, never the data), through a memory map, so no process holds more
+    than its blocks. The file must be visible to every worker (a shared disk
+    on a cluster).
+
+    Parameters
+    ----------
+    path : str or Path of a 2-D float ``.npy`` file
+    rows_per_block : int >= 1
+    """
+    import dask
+    import dask.array as da
+
+    from ._validation import check_int
+
+    rows_per_block = check_int(rows_per_block, "rows_per_block", minimum=1)
+    path = str(path)
+    header = np.load(path, mmap_mode="r")
+    if header.ndim != 2:
+        raise ValueError(f"the array in {path} must be 2-D (n, d), got shape {header.shape}")
+    n, d = header.shape
+    blocks = [da.from_delayed(dask.delayed(_load_rows, pure=True)(path, a, min(a + rows_per_block, n)),
+                              shape=(min(a + rows_per_block, n) - a, d), dtype=np.float64)
+              for a in range(0, n, rows_per_block)]
+    return da.concatenate(blocks, axis=0)

@@ -109,3 +109,16 @@ def test_map_em_on_blocks_equals_map_em_in_memory(problem):
     blocks = emlib.em(da.from_array(X, chunks=(1000, -1)), init, prior=prior, tol=0, max_iter=10)
     assert_same_fit(in_memory, blocks)
     np.testing.assert_allclose(blocks.log_posterior, in_memory.log_posterior, rtol=1e-10)
+
+
+def test_from_npy_reads_blocks_where_they_are_computed(problem, tmp_path):
+    from emlib.scale import from_npy
+    X, init = problem
+    np.save(tmp_path / "X.npy", X)
+    blocks = from_npy(tmp_path / "X.npy", 1000)
+    assert blocks.chunks[0] == (1000,) * 6 and len(blocks.chunks[1]) == 1
+    import pickle
+    assert len(pickle.dumps(dict(blocks.__dask_graph__()))) < 20_000   # the graph holds the path, not 48 kB of data
+    assert_same_fit(emlib.em(X, init, tol=0, max_iter=5), emlib.em(blocks, init, tol=0, max_iter=5))
+    with pytest.raises(ValueError, match="rows_per_block must be >= 1"):
+        from_npy(tmp_path / "X.npy", 0)
