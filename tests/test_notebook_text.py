@@ -47,7 +47,7 @@ KNOWN_COMMANDS = frozenset("""
     begin end aligned cases pmatrix bmatrix matrix array
     top intercal circ ast star lfloor rfloor lceil rceil langle rangle
     forall exists neg land lor wedge vee not
-    ell ll gg mathsf mathtt lvert rvert lVert rVert vert Vert
+    ell ll gg mathsf mathtt lvert rvert lVert rVert vert Vert succeq preceq succ prec
     """.split())
 """The backslash commands the course's formulas use; a command outside this list is most likely a typo."""
 
