@@ -11,7 +11,8 @@ from .selection import aic, bic, n_parameters, trim
 from .steps import e_step, expected_complete_loglik, m_step, update_covariances, update_means, update_weights
 from ._validation import COVARIANCE_KINDS
 
-__version__ = "0.1.0"
+# The course term this copy belongs to: YEAR.TERM (1 = spring, 2 = autumn); pyproject.toml reads it from here.
+__version__ = "2027.1"
 
 _SUBMODULES = ("apps", "course", "datasets")
 
