@@ -50,7 +50,7 @@ serve:
 	echo "Open the course:  http://127.0.0.1:$(PORT)/lab/tree/$(FIRST)?token=$$token"; \
 	echo "(Ctrl+C twice stops JupyterLab; PORT=9999 make lab picks another port)"; \
 	JUPYTER_TOKEN=$$token exec $(BIN)/jupyter lab $(FIRST) --ip=127.0.0.1 --port=$(PORT) \
-	  --ServerApp.port_retries=0 --ServerApp.log_level=WARN $(ROOT_FLAG) $(LAB_FLAGS)
+	  --ServerApp.port_retries=0 --ServerApp.log_level=WARN --LabApp.log_level=WARN $(ROOT_FLAG) $(LAB_FLAGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest tests $(NBVAL) notebooks solutions
