@@ -270,3 +270,43 @@ def test_links_to_notebooks_are_rewritten_to_pages(tmp_path):
     assert 'href="02_y.html#Summary"' in new
     assert 'href="../solutions/03_z.html"' in new
     assert 'href="https://x.org/a.ipynb"' in new
+
+
+# --- the search box in a real browser (where make test-browser has installed Chromium and Playwright) --
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="no Chromium (make test-browser installs it)")
+def test_the_search_box_finds_a_page_in_a_browser_with_nothing_from_the_network(tmp_path_factory):
+    sync_api = pytest.importorskip("playwright.sync_api", reason="no Playwright (make test-browser installs it)")
+    import functools
+    import http.server
+    import threading
+
+    served = tmp_path_factory.mktemp("served")
+    build_site.build(served / "course")        # served below the server's root, as on a project web page
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run"])
+            page = browser.new_page()
+            requests: list[str] = []
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(f"{base}/course/notebooks/04_em_algorithm.html")
+            page.fill(".pagefind-ui__search-input", "annulus")
+            page.wait_for_selector(".pagefind-ui__result-link", timeout=30_000)
+            hrefs = page.eval_on_selector_all(".pagefind-ui__result-link", "els => els.map(e => e.getAttribute('href'))")
+            browser.close()
+    finally:
+        server.shutdown()
+    assert hrefs[0] == "/course/notebooks/10_annulus_trimming.html"
+    assert [u for u in requests if not u.startswith(base) and u != "about:blank"] == []
