@@ -273,3 +273,26 @@ def test_make_lab_prints_exactly_one_url_and_it_opens_the_lab_without_a_login():
         lines += rest.splitlines()
     output = "\n".join(lines)
     assert len(re.findall(r"https?://", output)) == 1, output
+
+
+def test_building_emlib_prints_no_warning(tmp_path):
+    """The build backend's warnings (a deprecated licence table, an editable-layout notice) stay out of installs."""
+    from importlib import metadata
+
+    try:
+        isolated = int(metadata.version("setuptools").split(".")[0]) < 77
+    except metadata.PackageNotFoundError:
+        isolated = True
+    command = [sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "-w", str(tmp_path), str(ROOT)]
+    result = subprocess.run(command + ([] if isolated else ["--no-build-isolation"]),
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    backend = [line for line in (result.stdout + result.stderr).splitlines()
+               if re.search(r"(Deprecat|Warning:|!!)", line) and "WARNING: Location" not in line]
+    assert backend == [], "\n".join(backend)
+    wheel = next(tmp_path.glob("emlib-*.whl"))
+    import zipfile
+
+    with zipfile.ZipFile(wheel) as zf:
+        meta = zf.read(next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))).decode()
+    assert "License-Expression: MIT AND CC-BY-4.0" in meta and "License-File: LICENSE-CONTENT" in meta
