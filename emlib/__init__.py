@@ -21,7 +21,8 @@ from .steps import (
 )
 from ._validation import COVARIANCE_KINDS
 
-__version__ = "0.1.0"
+# The course term this copy belongs to: YEAR.TERM (1 = spring, 2 = autumn); pyproject.toml reads it from here.
+__version__ = "2027.1"
 
 _SUBMODULES = ("apps", "course", "datasets")
 
