@@ -194,8 +194,6 @@ def test_no_notebook_stores_execution_timestamps():
     assert stamped == [], "run `python tools/run_notebooks.py --strip` on: " + ", ".join(stamped[:5])
 
 
-@pytest.mark.xfail(strict=True, reason="the notebooks were last run before versions were recorded: "
-                   "run `make notebooks` once, then remove this mark")
 def test_every_notebook_records_the_versions_that_made_its_outputs():
     missing = [p.relative_to(ROOT).as_posix() for p in NOTEBOOKS
                if "numpy" not in nbformat.read(p, as_version=4).metadata.get("emlib", {}).get("executed_with", {})]
