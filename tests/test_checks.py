@@ -338,3 +338,15 @@ def test_every_hint_also_fires_on_the_hidden_grading_cases():
         return np.einsum("nk,nka,nkb->kab", resp, diff, diff) / (nk - 1)[:, None, None]
     hidden = _feedback.spec("update_covariances").hidden(rng)
     assert "N_k - 1" in checks.check_update_covariances.evaluate(update_covariances, hidden).message
+
+
+def test_hints_are_chosen_by_a_cases_tags_never_by_words_in_its_label():
+    import inspect
+    from emlib.course.checks import _feedback, estep, likelihood, missing
+
+    assert not _feedback.Case("a point far from every mean", X=1).probes("far")
+    assert _feedback.Case("anything", tags=("far",), X=1).probes("far")
+    for module in (estep, likelihood, missing):
+        assert "in case.label" not in inspect.getsource(module)
+    far = [c for c in estep.E_CASES if "far" in c.label]
+    assert far and all(c.probes("far") for c in far)

@@ -268,13 +268,20 @@ class Case:
     """One input of a check: named arguments, passed positionally in order.
 
     ``Case("tiny", X=..., mixture=...)`` calls ``fn(X, mixture)``. The label
-    says what the case probes ("a point far from every mean").
+    says what the case probes ("a point far from every mean") for the student;
+    ``tags`` say it for the check (``case.probes("far")``), so no hint is
+    chosen by reading words in a label.
     """
 
-    def __init__(self, label: str, **kwargs):
+    def __init__(self, label: str, *, tags: tuple[str, ...] = (), **kwargs):
         self.label = label
+        self.tags = frozenset(tags)
         self.kwargs = kwargs
         self.key: str | None = None     # set by the grader: names the case in the kernel's answers
+
+    def probes(self, tag: str) -> bool:
+        """Whether the case was made to probe ``tag`` ("overflow", "underflow", "far", "nothing observed")."""
+        return tag in self.tags
 
     @property
     def args(self) -> tuple:
