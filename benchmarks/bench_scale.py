@@ -57,14 +57,39 @@ def timed(fn):
     return out, seconds, peak
 
 
+def measure_size(n: int, path: Path, cluster) -> list[tuple[str, float, int, float]]:
+    """(path, seconds, peak bytes, largest difference of the means from in memory) for one n."""
+    import dask
+    import distributed
+
+    from emlib.scale import from_npy
+
+    X_mem = np.load(path)
+    start = emlib.init_kmeans_pp(X_mem[:20_000], M, rng=0)
+
+    def fit(X):
+        return emlib.em(X, start, tol=0, max_iter=ITERATIONS, keep_history=False)
+
+    ref, t_ref, peak_ref = timed(lambda: fit(X_mem))
+    blocks = from_npy(path, BLOCK_ROWS)             # each block read where it is computed
+    rows = [("in memory", t_ref, peak_ref, 0.0)]
+    for threads in (1, 2):
+        with dask.config.set(scheduler="threads", num_workers=threads):
+            out, t, peak = timed(lambda: fit(blocks))
+        rows.append((f"Dask blocks, {threads} thread{'s' if threads > 1 else ''}", t, peak,
+                     np.abs(out.mixture.means - ref.mixture.means).max()))
+    with distributed.Client(cluster):
+        out, t, peak = timed(lambda: fit(blocks))
+    rows.append(("LocalCluster, 2 processes", t, peak, np.abs(out.mixture.means - ref.mixture.means).max()))
+    return rows, X_mem.nbytes, np.abs(ref.mixture.means).max()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke test)")
     args = parser.parse_args(argv)
     import dask
     import distributed
-
-    from emlib.scale import from_npy
 
     folder = Path(tempfile.mkdtemp(prefix="emlib-bench-scale-"))
     header = (f"{'n':>10} | {'path':<28} | {'s/iter':>8} {'vs memory':>9} | {'peak MB':>8} {'X MB':>7} | "
@@ -79,27 +104,12 @@ def main(argv=None):
             for n in (QUICK if args.quick else SIZES):
                 path = folder / f"X_{n}.npy"
                 write_data(path, n)
-                X_mem = np.load(path)
-                start = emlib.init_kmeans_pp(X_mem[:20_000], M, rng=0)
-                fit = lambda X: emlib.em(X, start, tol=0, max_iter=ITERATIONS, keep_history=False)  # noqa: E731
-                ref, t_ref, peak_ref = timed(lambda: fit(X_mem))
-                blocks = from_npy(path, BLOCK_ROWS)             # each block read where it is computed
-                rows = [("in memory", t_ref, peak_ref, 0.0)]
-                for label, context in (("Dask blocks, 1 thread", dask.config.set(scheduler="threads",
-                                                                                  num_workers=1)),
-                                       ("Dask blocks, 2 threads", dask.config.set(scheduler="threads",
-                                                                                   num_workers=2))):
-                    with context:
-                        out, t, peak = timed(lambda: fit(blocks))
-                    rows.append((label, t, peak, np.abs(out.mixture.means - ref.mixture.means).max()))
-                with distributed.Client(cluster):
-                    out, t, peak = timed(lambda: fit(blocks))
-                rows.append(("LocalCluster, 2 processes", t, peak, np.abs(out.mixture.means - ref.mixture.means).max()))
+                rows, xbytes, scale = measure_size(n, path, cluster)
+                t_ref = rows[0][1]
                 for label, t, peak, diff in rows:
-                    flag = "" if diff <= 1e-10 * max(1.0, np.abs(ref.mixture.means).max()) else "  <-- DISAGREE"
+                    flag = "" if diff <= 1e-10 * max(1.0, scale) else "  <-- DISAGREE"
                     print(f"{n:>10} | {label:<28} | {t / ITERATIONS:>8.3f} {t_ref / t:>8.2f}x | "
-                          f"{peak / 1e6:>8.1f} {X_mem.nbytes / 1e6:>7.0f} | {diff:>10.1e}{flag}", flush=True)
-                del X_mem
+                          f"{peak / 1e6:>8.1f} {xbytes / 1e6:>7.0f} | {diff:>10.1e}{flag}", flush=True)
                 path.unlink()
     finally:
         shutil.rmtree(folder, ignore_errors=True)

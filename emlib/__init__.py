@@ -41,8 +41,9 @@ def __getattr__(name):
 
 __all__ = [
     "COVARIANCE_KINDS", "EMResult", "GaussianMixtureEM", "GradientResult", "KMeansResult", "Mixture", "Prior",
-    "aic", "bic", "e_step", "em", "em_missing", "expected_complete_loglik", "free_energy", "gradient_ascent", "impute", "init_from_data", "init_from_labels",
-    "init_kmeans_pp", "kmeans", "kmeans_limit_mixture", "kmeans_pp_indices", "logsumexp_rows",
-    "m_step", "match_components", "match_labels", "matched_accuracy", "n_parameters", "overlap_counts", "responsibility_entropy",
-    "trim", "update_covariances", "update_means", "update_weights",
+    "aic", "bic", "e_step", "em", "em_missing", "expected_complete_loglik", "free_energy", "gradient_ascent",
+    "impute", "init_from_data", "init_from_labels", "init_kmeans_pp", "kmeans", "kmeans_limit_mixture",
+    "kmeans_pp_indices", "logsumexp_rows", "m_step", "match_components", "match_labels", "matched_accuracy",
+    "n_parameters", "overlap_counts", "responsibility_entropy", "trim", "update_covariances", "update_means",
+    "update_weights",
 ]

@@ -83,7 +83,7 @@ def check_sample_weight(sample_weight, n: int) -> np.ndarray | None:
     if np.any(w < 0):
         raise ValueError("sample_weight must be non-negative")
     if not w.sum() > 0:
-        raise ValueError("sample_weight must have a positive sum")
+        raise ValueError("sample_weight must have a positive sum; got weights that are all zero")
     return w
 
 
@@ -185,3 +185,11 @@ def check_weights(weights, name: str = "weights", what: str = "component") -> np
 def is_dask_array(X) -> bool:
     """True for a dask.array.Array, checked without importing Dask (``import emlib`` never imports it)."""
     return type(X).__module__.split(".")[0] == "dask" and hasattr(X, "to_delayed") and hasattr(X, "chunks")
+
+
+def freeze(obj, **arrays) -> None:
+    """Store read-only float64 copies of ``arrays`` on a frozen dataclass ``obj`` (its validated fields)."""
+    for name, value in arrays.items():
+        value = np.array(value, dtype=np.float64, copy=True)
+        value.flags.writeable = False
+        object.__setattr__(obj, name, value)

@@ -27,7 +27,15 @@ from typing import Callable
 
 import numpy as np
 
-from ._validation import as_float_array, check_finite, check_float, check_int, check_responsibilities, check_rng
+from ._validation import (
+    as_float_array,
+    check_finite,
+    check_float,
+    check_int,
+    check_responsibilities,
+    check_rng,
+    freeze,
+)
 from .em import check_callback, iterate, loglik_change_below
 from .mixture import logsumexp_rows
 from .steps import check_collapse
@@ -80,10 +88,7 @@ class BernoulliMixture:
             raise ValueError("probabilities must lie in [0, 1]")
         with np.errstate(divide="ignore"):
             log_on, log_off = np.log(p), np.log1p(-p)
-        for name, value in (("weights", w), ("probabilities", p), ("_log_on", log_on), ("_log_off", log_off)):
-            value = np.array(value, dtype=np.float64, copy=True)
-            value.flags.writeable = False
-            object.__setattr__(self, name, value)
+        freeze(self, weights=w, probabilities=p, _log_on=log_on, _log_off=log_off)
 
     @property
     def n_components(self) -> int:

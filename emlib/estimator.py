@@ -30,7 +30,7 @@ import warnings
 
 import numpy as np
 
-from ._validation import as_float_array, check_covariance_kind, check_finite, check_float, check_int
+from ._validation import as_float_array, check_covariance_kind, check_finite, check_float, check_int, check_sample_weight
 from .em import em
 from .init import init_from_data, init_kmeans_pp, kmeans_pp_indices
 from .kmeans import kmeans
@@ -167,7 +167,7 @@ class GaussianMixtureEM(*_BASES):
         s = self._settings()
         X = validate_data(self, X, dtype=np.float64, ensure_min_samples=1)
         n, d = X.shape
-        w = _sample_weight(sample_weight, n)
+        w = check_sample_weight(sample_weight, n)
         n_usable = n if w is None else int(np.count_nonzero(w > 0))
         if s["m"] > n_usable:
             raise ValueError(f"n_components = {s['m']} must be <= the number of samples, "
@@ -194,7 +194,7 @@ class GaussianMixtureEM(*_BASES):
                 best = fit                  # max_iter = 0: the last start, as scikit-learn keeps it
         if not best["converged"] and s["max_iter"] > 0:
             warnings.warn("Best performing initialization did not converge. Try different init parameters, "
-                          "or increase max_iter, tol, or check for degenerate data.", ConvergenceWarning)
+                          "or increase max_iter, tol, or check for degenerate data.", ConvergenceWarning, stacklevel=2)
         self._set_fit(best, s["kind"])
         self.labels_ = self.mixture_.classify(X)
         return self
@@ -404,21 +404,6 @@ class GaussianMixtureEM(*_BASES):
             else:
                 parts.append(rng.multivariate_normal(mix.means[k], mix.covariances[k], int(count)))
         return np.vstack(parts), np.repeat(np.arange(mix.n_components), counts)
-
-
-def _sample_weight(sample_weight, n: int):
-    """None, or non-negative finite weights of shape (n,) with a positive sum."""
-    if sample_weight is None:
-        return None
-    w = as_float_array(sample_weight, "sample_weight", 1)
-    if w.shape != (n,):
-        raise ValueError(f"sample_weight must have shape ({n},), one weight per sample, got {w.shape}")
-    check_finite(w, "sample_weight")
-    if np.any(w < 0):
-        raise ValueError("sample_weight must be non-negative")
-    if not w.sum() > 0:
-        raise ValueError("sample_weight must have a positive sum; got weights that are all zero")
-    return w
 
 
 def _covariances_from_precisions(precisions, kind: str, m: int, d: int) -> np.ndarray:

@@ -659,15 +659,13 @@ def fit_with_holes(X, m: int, method: str, rng=None, *, n_starts: int = 1, max_i
         data = X[~np.isnan(X).any(axis=1)]
         if data.shape[0] < m:
             raise ValueError(f"X has {data.shape[0]} complete rows, fewer than m = {m}; 'drop rows' cannot fit")
-        fit = lambda start: em(data, start, max_iter=max_iter, tol=tol, keep_history=False)
-        start_data = data
+        start_data, fit_data, fitter = data, data, em
     elif method == "mean imputation":
-        fit = lambda start: em(filled, start, max_iter=max_iter, tol=tol, keep_history=False)
-        start_data = filled
+        start_data, fit_data, fitter = filled, filled, em
     else:
-        fit = lambda start: em_missing(X, start, max_iter=max_iter, tol=tol, keep_history=False)
-        start_data = filled
-    fits = [fit(init_kmeans_pp(start_data, m, rng)) for _ in range(n_starts)]
+        start_data, fit_data, fitter = filled, X, em_missing
+    fits = [fitter(fit_data, init_kmeans_pp(start_data, m, rng), max_iter=max_iter, tol=tol, keep_history=False)
+            for _ in range(n_starts)]
     return max(fits, key=lambda f: f.loglik[-1])
 
 

@@ -22,6 +22,7 @@ from ._validation import (
     check_int,
     check_rng,
     check_weights,
+    freeze,
 )
 
 LOG_2PI = np.log(2.0 * np.pi)
@@ -153,11 +154,7 @@ class Mixture:
         cov = _symmetric(cov)
         _check_structure(cov, check_covariance_kind(self.kind, "kind"))
         chol, log_det, prec = _factor(cov)
-        for name, value in (("weights", w), ("means", mu), ("covariances", cov), ("cholesky", chol),
-                            ("log_det", log_det), ("precisions", prec)):
-            value = np.array(value, dtype=np.float64, copy=True)
-            value.flags.writeable = False
-            object.__setattr__(self, name, value)
+        freeze(self, weights=w, means=mu, covariances=cov, cholesky=chol, log_det=log_det, precisions=prec)
 
     # --- alternative constructors -------------------------------------------------
     @classmethod

@@ -102,7 +102,7 @@ def test_uses_the_one_loop_and_keeps_history():
     mix = _truth()
     X, _ = mix.sample(100, rng=7)
     seen = []
-    fit = em_bernoulli(X, init_bernoulli(X, 3, rng=8), max_iter=5, tol=0.0, callback=lambda t, m, l: seen.append(l))
+    fit = em_bernoulli(X, init_bernoulli(X, 3, rng=8), max_iter=5, tol=0.0, callback=lambda t, m, ll: seen.append(ll))
     assert fit.n_iter == 5 and len(fit.history) == 6 and len(seen) == 6
     np.testing.assert_allclose(seen, fit.loglik)
     np.testing.assert_allclose(fit.responsibilities, bernoulli_e_step(X, fit.mixture)[0])
@@ -243,10 +243,13 @@ def test_bernoulli_functions_only_raise_clear_errors(X, w, p, c):
 # --- the exercise checks (emlib/course/checks/bernoulli.py) ---------------------------------------
 
 def test_bernoulli_checks_pass_their_references_and_name_common_mistakes():
+    from emlib.course.checks import _feedback
     from emlib.course.checks import bernoulli as chk
 
-    for check in (chk.check_bernoulli_log_likelihoods, chk.check_bernoulli_e_step, chk.check_bernoulli_m_step):
-        result = check.evaluate(check.reference)
+    for task, check in (("bernoulli_log_likelihoods", chk.check_bernoulli_log_likelihoods),
+                        ("bernoulli_e_step", chk.check_bernoulli_e_step),
+                        ("bernoulli_m_step", chk.check_bernoulli_m_step)):
+        result = check.evaluate(_feedback.spec(task).reference)
         assert result.passed, result.message
 
     def naive_product(X, P):

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import os
-import shutil
 import time
 from pathlib import Path
 

@@ -129,7 +129,7 @@ def test_ml_em_collapses_on_the_outlier_and_map_em_does_not():
     seen = []
     with pytest.raises(ValueError, match="positive definite"):
         emlib.em(X, init, reg=0.0, max_iter=100, tol=0.0,
-                 callback=lambda t, mix, l: seen.append((l, np.linalg.eigvalsh(mix.covariances[2]).min())))
+                 callback=lambda t, mix, ll: seen.append((ll, np.linalg.eigvalsh(mix.covariances[2]).min())))
     loglik, smallest = np.array(seen).T
     assert len(seen) == 6                                   # the notebook's six iterates before the crash
     assert np.all(np.diff(loglik) > 0) and np.all(np.diff(smallest) < 0)
@@ -217,9 +217,9 @@ def test_notebook_10b_the_likelihood_has_no_maximum_but_the_posterior_has():
         return emlib.Mixture(np.append(two.weights * (n - 1) / n, 1 / n), np.vstack([two.means, X[-1]]),
                              np.concatenate([two.covariances, [sigma**2 * np.eye(2)]]))
 
-    l = {s: third(s).loglik(X) for s in (1e-2, 1e-4, 1e-8)}
-    assert l[1e-4] - l[1e-2] == pytest.approx(2 * np.log(100), abs=0.05)       # d ln 100 per factor 100
-    assert l[1e-8] > l[1e-4] > l[1e-2]
+    ll = {s: third(s).loglik(X) for s in (1e-2, 1e-4, 1e-8)}
+    assert ll[1e-4] - ll[1e-2] == pytest.approx(2 * np.log(100), abs=0.05)       # d ln 100 per factor 100
+    assert ll[1e-8] > ll[1e-4] > ll[1e-2]
     sigmas = np.logspace(-8, 1, 181)
     post = [third(s).loglik(X) + prior.log_density(third(s)) for s in sigmas]
     assert 0.3 < sigmas[int(np.argmax(post))] < 0.6                            # printed 0.447

@@ -1,10 +1,9 @@
-import itertools
 
 import numpy as np
 import pytest
 
 from emlib import Mixture, e_step, em
-from emlib.scoring import match_labels, overlap_counts
+from emlib.scoring import overlap_counts
 from emlib.apps.segmentation import (
     dice,
     histogram_em,

@@ -49,6 +49,7 @@ from .._validation import (
     check_int,
     check_responsibilities,
     check_weights,
+    freeze,
 )
 from ..mixture import LOG_2PI, logsumexp_rows
 from ..em import iterate, loglik_change_below
@@ -90,10 +91,7 @@ class AffineMotionMixture:
             bad = np.flatnonzero((cov[:, 0, 0] <= 0) | (det <= 0)).tolist()
             raise ValueError(f"covariances must be positive definite; layers {bad} are not. "
                              "Increase reg if a layer collapsed onto perfectly fitting pixels.")
-        for name, value in (("weights", w), ("params", th), ("covariances", cov)):
-            value = np.array(value, dtype=np.float64, copy=True)
-            value.flags.writeable = False
-            object.__setattr__(self, name, value)
+        freeze(self, weights=w, params=th, covariances=cov)
 
     @property
     def n_components(self) -> int:

@@ -8,7 +8,6 @@ from ...kmeans import assign as _assign
 from ...kmeans import kmeans as _lloyd
 from ...kmeans import kmeans_limit_mixture
 from ...steps import e_step
-from . import _random
 from ._feedback import (
     Case,
     as_array,
