@@ -12,7 +12,7 @@ NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize
 UV     := uv==0.13.9
 LINTED := emlib tests tools benchmarks
 
-.PHONY: lab serve test test-unit test-notebooks test-lowest test-latest lock lint notebooks exercises grade bench \
+.PHONY: lab serve test test-unit test-notebooks test-lowest test-latest lock lint notebooks exercises grade bench mutate mutate-course \
         slides html test-browser clean help
 
 help:
@@ -22,6 +22,7 @@ help:
 	@echo "make exercises    regenerate exercises/ from solutions/"
 	@echo "make grade SUBMISSIONS=folder   grade student notebooks in a sandbox (FORCE=1 replaces grades/grades.csv)"
 	@echo "make bench        speed of emlib against scikit-learn"
+	@echo "make mutate       mutation testing of emlib's core (mutmut; about an hour on 2 cores, see CONTRIBUTING.md)"
 	@echo "make slides       offline reveal.js decks of the lecture in site/slides/ (Alt+R in JupyterLab presents live)"
 	@echo "make html         the course as a static web site in site/ (open site/index.html), with offline search"
 	@echo "make test-browser the EM explorer in JupyterLab in headless Chromium (installs Chromium as root)"
@@ -100,6 +101,25 @@ grade: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_em.py
 
+# Mutation testing of the core (CONTRIBUTING.md): mutmut 3 mutates emlib's core modules and runs the
+# fast unit tests that call each mutated function; the score per module follows. Results are cached in
+# mutants/ (a second run only re-checks what changed); MUTANTS="emlib.kmeans*" runs one module.
+JOBS ?= 2
+mutate: $(STAMP)
+	@$(BIN)/python -c "import mutmut" 2>/dev/null || $(BIN)/python -m pip install --quiet "mutmut>=3.8,<4"
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/mutmut run --max-children $(JOBS) $(MUTANTS) > mutants.log 2>&1 || { tail -c 2000 mutants.log; exit 1; }
+	$(BIN)/python tools/mutation_score.py --survivors
+
+# The same for the course tooling (emlib/course/checks, grade), measured without a target.
+mutate-course: $(STAMP)
+	@$(BIN)/python -c "import mutmut" 2>/dev/null || $(BIN)/python -m pip install --quiet "mutmut>=3.8,<4"
+	mkdir -p build/mutate-course
+	cp -r emlib tests tools solutions exercises build/mutate-course/
+	cp tools/mutmut-course.toml build/mutate-course/pyproject.toml
+	cd build/mutate-course && OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+	  ../../$(BIN)/mutmut run --max-children $(JOBS) $(MUTANTS) > mutants.log 2>&1 || { tail -c 2000 mutants.log; exit 1; }
+	cd build/mutate-course && ../../$(BIN)/python tools/mutation_score.py
+
 # Offline reveal.js decks of the lecture notebooks in site/slides/ (reveal.js from npm, once, into build/).
 slides: $(STAMP)
 	$(BIN)/python tools/slides.py --build
@@ -117,4 +137,4 @@ test-browser: $(STAMP)
 	$(BIN)/python tools/browser_test.py
 
 clean:
-	rm -rf $(VENV) .venv-lowest .venv-latest build site grades .pytest_cache
+	rm -rf $(VENV) .venv-lowest .venv-latest build site grades .pytest_cache mutants mutants.log

@@ -204,7 +204,9 @@ def check_em_arguments(init, X, covariance, max_iter, tol, reg, min_weight, call
     there are informative samples of positive weight.
     """
     n, d = X.shape
-    check_mixture(init, d, "init", init_hint)
+    check_mixture(init, name="init", hint=init_hint)
+    if init.n_features != d:
+        raise ValueError(f"init has {init.n_features} feature(s) but X has {d} (shape {X.shape})")
     kind = check_covariance_kind(covariance)
     max_iter = check_int(max_iter, "max_iter", minimum=0)
     tol = check_float(tol, "tol", minimum=0.0)
@@ -212,24 +214,25 @@ def check_em_arguments(init, X, covariance, max_iter, tol, reg, min_weight, call
     min_weight = check_float(min_weight, "min_weight", minimum=0.0, allow_none=True)
     if min_weight is not None and min_weight >= 1:
         raise ValueError(f"min_weight must be < 1 (a weight below which components are trimmed), got {min_weight}")
-    check_callback(callback, "callback(t, mixture, loglik)")
+    check_callback(callback, "callable(t, mixture, loglik)")
     w = check_sample_weight(sample_weight, n)
     usable = np.ones(n, dtype=bool) if informative is None else informative.copy()
     if w is not None:
         usable &= w > 0
     n_usable = int(np.count_nonzero(usable))
+    if init.n_components > n_usable and informative is None:
+        raise ValueError(f"init has {init.n_components} components but X has only {n_usable} samples; use m <= n")
     if init.n_components > n_usable:
-        raise ValueError(f"init has {init.n_components} components but X has only {n_usable} samples"
-                         f"{'' if informative is None else ' with an observed feature'}"
-                         f"{'' if w is None else ' of positive weight'}; use m <= n = {n_usable}")
+        raise ValueError(f"init has {init.n_components} components but X has only {n_usable} samples with an "
+                         f"observed feature{'' if w is None else ' and a positive weight'}; use m <= {n_usable}")
     n_total = float(n) if w is None else float(w.sum())
     return EMArguments(kind, max_iter, tol, reg, min_weight, callback, w, n_total, check_prior(prior, d))
 
 
 def check_callback(callback, signature: str) -> None:
-    """A callback is None or callable; ``signature`` says how it is called."""
+    """A callback is None or callable; ``signature`` says how it is called: "callable(t, mixture, loglik)"."""
     if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable as {signature}, got {type(callback).__name__}")
+        raise TypeError(f"callback must be {signature}, got {type(callback).__name__}")
 
 
 class GaussianMStep:

@@ -123,7 +123,11 @@ def init_from_labels(X, labels, *, covariance: str = "full", reg: float = 1e-6,
     """
     X = check_data(X)
     kind = check_covariance_kind(covariance)
-    labels_arr = np.asarray(labels)
+    try:
+        labels_arr = np.asarray(labels)
+    except (ValueError, TypeError):  # ragged nested lists
+        raise ValueError("labels must be a 1-D array of integers 0..m-1, one per row of X; "
+                         "got a ragged sequence") from None
     if labels_arr.ndim != 1 or labels_arr.shape[0] != X.shape[0]:
         raise ValueError(f"labels must have shape ({X.shape[0]},), one label per row of X, got {labels_arr.shape}")
     if labels_arr.size and labels_arr.dtype.kind not in "iub":

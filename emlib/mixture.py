@@ -302,6 +302,8 @@ class Mixture:
     def subset(self, keep) -> "Mixture":
         """The mixture restricted to the components in ``keep``, weights renormalised."""
         keep = np.asarray(keep)
+        if keep.size == 0:                  # np.asarray([]) is a float array: no index at all
+            raise ValueError("subset must keep at least one component of positive weight, got none")
         w = self.weights[keep]
         if w.size == 0 or not w.sum() > 0:
             raise ValueError("subset must keep at least one component of positive weight")

@@ -65,15 +65,14 @@ def n_parameters(model, d: int | None = None, kind: str | None = None) -> int:
     kind : {"full", "diag", "spherical", "tied", "fixed"}, only with m (required:
         a default could silently count the wrong kind)
     """
-    if isinstance(model, numbers.Integral) and not isinstance(model, bool):
+    counting = d is not None or kind is not None or (isinstance(model, numbers.Integral) and not isinstance(model, bool))
+    if counting:                                    # n_parameters(m, d, kind)
         m = check_int(model, "m", minimum=1)
         if d is None or kind is None:
             raise TypeError("n_parameters(m, d, kind) needs all three; or pass the fitted mixture: n_parameters(mixture)")
         d = check_int(d, "d", minimum=1)
         kind = check_covariance_kind(kind, "kind")
-    else:
-        if d is not None or kind is not None:
-            raise TypeError("n_parameters(mixture) reads d and the kind from the mixture; pass nothing else")
+    else:                                           # n_parameters(mixture)
         mixture = _mixture_of(model)
         m, d, kind = mixture.n_components, mixture.n_features, mixture.kind
     return (m - 1) + m * d + COVARIANCE_PARAMETERS[kind](m, d)

@@ -35,7 +35,7 @@ COLLAPSE_THRESHOLD = 10 * np.finfo(np.float64).eps
 
 
 COLLAPSE_REMEDY = ("Use fewer components, a different initialisation, a larger reg, or set min_weight "
-                   "(in em) to trim such components during training.")
+                   "to trim such components during training.")
 
 
 def check_collapse(nk: np.ndarray, remedy: str = COLLAPSE_REMEDY) -> np.ndarray:
@@ -153,7 +153,10 @@ def update_covariances(X, resp, means, covariance: str = "full", reg: float = 1e
     "diag" and "spherical", m equal ones for "tied").
     """
     X, resp = _check_X_resp(X, resp)
-    kind = check_covariance_kind(covariance, allowed=ESTIMATED_KINDS)
+    kind = check_covariance_kind(covariance)
+    if kind not in ESTIMATED_KINDS:
+        raise ValueError(f"covariance={kind!r} keeps the covariances as they are; there is nothing to update "
+                         "(m_step takes them through fixed_covariances)")
     reg = check_float(reg, "reg", minimum=0.0)
     m, d = resp.shape[1], X.shape[1]
     means = as_float_array(means, "means", 2)

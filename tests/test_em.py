@@ -212,3 +212,142 @@ def test_em_result_mixture_has_the_kind_that_was_fitted(rng):
         assert em(X, init_kmeans_pp(X, 3, rng), covariance=kind, max_iter=5).mixture.kind == kind
     fixed = em(X, init_kmeans_pp(X, 3, rng), covariance="fixed", max_iter=5)
     assert fixed.mixture.kind == "fixed"
+
+
+def two_far_clusters():
+    """Six points near 0 and two near 100: with unit variances every responsibility is exactly 0 or 1
+    (e^-4900 underflows), so the M-step's weights are exactly 6/8 and 2/8."""
+    return np.array([-1.0, -0.5, 0.0, 0.0, 0.5, 1.0, 99.0, 101.0])
+
+
+def test_trimming_during_em_keeps_a_weight_exactly_at_min_weight():
+    X = two_far_clusters()
+    init = Mixture.univariate([0.5, 0.5], [0.0, 100.0], [1.0, 1.0])
+    kept = em(X, init, min_weight=0.25, max_iter=3, tol=0)
+    assert [mix.n_components for mix in kept.history] == [2, 2, 2, 2]
+    np.testing.assert_array_equal(kept.mixture.weights, [0.75, 0.25])
+    trimmed = em(X, init, min_weight=0.25 + 1e-12, max_iter=3, tol=0)
+    assert trimmed.mixture.n_components == 1
+
+
+def test_fix_weights_with_trimming_renormalises_the_kept_weights():
+    """fix_weights holds the weights of init; a trimmed component's weight goes to the survivors in proportion."""
+    X = two_far_clusters()
+    init = Mixture.univariate([0.5, 0.25, 0.25], [0.0, 100.0, 1e4], [1.0, 1.0, 1.0])
+    result = em(X, init, covariance="fixed", fix_weights=True, min_weight=0.01, max_iter=3, tol=0)
+    assert [mix.n_components for mix in result.history] == [3, 2, 2, 2]
+    for mix in result.history[1:]:
+        np.testing.assert_allclose(mix.weights, [2 / 3, 1 / 3], rtol=1e-15)
+    np.testing.assert_allclose(result.mixture.means.ravel(), [0.0, 100.0], atol=1e-12)
+    np.testing.assert_array_equal(result.mixture.covariances, np.ones((2, 1, 1)))
+
+
+@pytest.mark.parametrize("weights", [[-1.0, 2, 1, 1, 1, 1, 1, 1], [1.0, 1, 1, 1, 1, 1, 1, -1e-300]])
+def test_negative_sample_weight_is_refused_even_with_a_positive_total(weights):
+    init = Mixture.univariate([0.5, 0.5], [0.0, 100.0], [1.0, 1.0])
+    with pytest.raises(ValueError, match="sample_weight must be non-negative"):
+        em(two_far_clusters(), init, sample_weight=np.array(weights))
+
+
+@pytest.mark.parametrize("kind", KINDS + ["fixed"])
+def test_em_is_shift_invariant_far_from_the_origin(kind, rng):
+    """Moving data and start by 1e6 moves the means by 1e6 and changes nothing else.
+
+    X + 1e6 is rounded to the float spacing there (1.2e-10), which moves each
+    per-point log-density by about |d ln N / dx| * 1.2e-10 ~ 1e-9 relative, and
+    the means and covariances by less. Without centring, the second moments
+    (x^2 ~ 1e12) lose about 4 digits: covariances and log-likelihoods are then
+    off by ~1e-4 relative.
+    """
+    X, _ = three_gaussians(600, rng)
+    init = init_kmeans_pp(X, 3, rng)
+    offset = 1e6
+    near = em(X, init, covariance=kind, tol=0, max_iter=20)
+    far = em(X + offset, Mixture(init.weights, init.means + offset, init.covariances), covariance=kind,
+             tol=0, max_iter=20)
+    np.testing.assert_allclose(far.mixture.means - offset, near.mixture.means, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(far.mixture.covariances, near.mixture.covariances, rtol=1e-8, atol=0)
+    np.testing.assert_allclose(far.mixture.weights, near.mixture.weights, rtol=1e-9)
+    np.testing.assert_allclose(far.loglik, near.loglik, rtol=1e-9)
+
+
+def test_result_repr_names_the_run(rng):
+    X, _ = three_gaussians(300, rng)
+    run = em(X, init_from_data(X, 3, rng), max_iter=4, tol=0)
+    shown = [f"loglik={ll:.6g}" for ll in run.loglik]
+    assert len(set(shown)) == 5                                   # every iterate prints differently
+    assert repr(run) == f"EMResult(n_iter=4, converged=False, {shown[-1]}, m=3, covariance='full')"
+    X = np.array([0.0, 0.5, 1.0, 10.0, 10.5, 11.0])
+    init = Mixture.univariate([0.5, 0.5], [0.0, 10.0], [1.0, 1.0])
+    from emlib import em_missing
+    rm = em_missing(np.r_[X, np.nan][:, None], init, max_iter=3, tol=0)
+    assert repr(rm).startswith("MissingEMResult(n_iter=3, converged=False, loglik=-7.29724, m=2")
+
+
+@pytest.mark.parametrize("diagonal", [False, True])
+def test_quadratic_features_are_one_x_and_the_products_of_the_upper_triangle(diagonal, rng):
+    """phi(x) = [1, x_1..x_d, x_a x_b for a <= b] (numpy's triu order), or [1, x, x_a^2] when diagonal."""
+    from emlib.suffstats import quadratic_features
+    Xc = rng.normal(size=(7, 3))
+    pairs = [(a, a) for a in range(3)] if diagonal else [(a, b) for a in range(3) for b in range(a, 3)]
+    expected = np.c_[np.ones(7), Xc, np.stack([Xc[:, a] * Xc[:, b] for a, b in pairs], axis=1)]
+    np.testing.assert_array_equal(quadratic_features(Xc, diagonal), expected)
+    out = np.full((9, expected.shape[1]), np.nan)
+    np.testing.assert_array_equal(quadratic_features(Xc, diagonal, out=out), expected)
+    np.testing.assert_array_equal(out[:7], expected)
+    assert expected.shape[1] == (7 if diagonal else 10)
+
+
+def test_defaults_are_the_documented_ones():
+    """em as scikit-learn's GaussianMixture (max_iter 100, reg_covar 1e-6), Lloyd's cap as KMeans (300)."""
+    import inspect
+    from emlib import kmeans, update_covariances
+    def defaults(fn):
+        return {k: p.default for k, p in inspect.signature(fn).parameters.items() if p.default is not p.empty}
+    assert {k: defaults(em)[k] for k in ("covariance", "max_iter", "tol", "reg", "min_weight", "fix_weights")} == \
+        dict(covariance="full", max_iter=100, tol=1e-6, reg=1e-6, min_weight=None, fix_weights=False)
+    assert defaults(kmeans)["max_iter"] == 300
+    assert defaults(update_covariances) == dict(covariance="full", reg=1e-6)
+    assert defaults(init_from_data)["variance_scale"] == 1.0
+
+
+@pytest.mark.parametrize("kind", ["fixed", "diag", "spherical"])
+@pytest.mark.parametrize("d", [2, 3])
+def test_variance_only_kinds_from_a_correlated_start_equal_the_readable_loop(kind, d, rng):
+    """The fast pass may drop the cross products only while every covariance is diagonal: a correlated
+    start (kept for ever under "fixed", for the first E-step under "diag" and "spherical") needs them."""
+    start = random_mixture(rng, 2, d)
+    assert np.abs(start.covariances[:, 0, 1]).min() > 1e-3
+    X, _ = start.sample(300, rng)
+    result = em(X, start, covariance=kind, tol=0, max_iter=3)
+    mix = start
+    for t in range(3):
+        resp, ll = e_step(X, mix)
+        np.testing.assert_allclose(result.loglik[t], ll, rtol=1e-10)
+        mix = m_step(X, resp, covariance=kind, fixed_covariances=start.covariances)
+    np.testing.assert_allclose(result.mixture.means, mix.means, atol=1e-9)
+    np.testing.assert_allclose(result.mixture.covariances, mix.covariances, atol=1e-9)
+
+
+def test_the_default_stopping_rule_is_100_iterations_or_a_change_below_1e_6_per_sample():
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(0, 1, 200), rng.normal(1.0, 1, 200)]      # two overlapping clusters: slow EM
+    init = Mixture.univariate([0.5, 0.5], [-1.0, 2.0], [1.0, 1.0])
+    capped = em(X, init)
+    assert capped.n_iter == 100 and not capped.converged
+    free = em(X, init, max_iter=1000)
+    changes = np.abs(np.diff(free.loglik)) / X.size
+    assert free.converged and free.n_iter > 100
+    assert changes[-1] < 1e-6 and np.all(changes[:-1] >= 1e-6)
+
+
+def test_scaling_every_sample_weight_scales_the_loglik_and_nothing_else(rng):
+    """w_i -> c w_i multiplies l by c; the per-sample l (mean_loglik, the stopping rule) is unchanged."""
+    X, _ = three_gaussians(300, rng)
+    init = init_kmeans_pp(X, 3, rng)
+    plain = em(X, init, tol=1e-8)
+    tripled = em(X, init, tol=1e-8, sample_weight=np.full(300, 3.0))
+    assert plain.converged and tripled.n_iter == plain.n_iter
+    np.testing.assert_allclose(tripled.loglik, 3 * plain.loglik, rtol=1e-12)
+    np.testing.assert_allclose(tripled.mean_loglik, plain.mean_loglik, rtol=1e-12)
+    np.testing.assert_allclose(tripled.mixture.covariances, plain.mixture.covariances, rtol=1e-10, atol=1e-12)

@@ -64,3 +64,61 @@ def test_labels_are_checked(rng):
         init_from_labels(X, [0, 1])
     with pytest.raises(ValueError, match="classes \\[1\\] have none"):
         init_from_labels(X, np.r_[np.zeros(9, int), 2])
+
+
+@pytest.mark.parametrize("fn", [init_from_data, init_kmeans_pp, kmeans_pp_indices])
+def test_a_seed_fixes_the_start_and_another_seed_changes_it(fn, rng):
+    X, _ = three_gaussians(300, rng)
+    def key(out):
+        return np.asarray(out.means if hasattr(out, "means") else out)
+    np.testing.assert_array_equal(key(fn(X, 4, 7)), key(fn(X, 4, 7)))
+    np.testing.assert_array_equal(key(fn(X, 4, np.random.default_rng(7))), key(fn(X, 4, 7)))
+    assert not np.array_equal(key(fn(X, 4, 7)), key(fn(X, 4, 8)))
+
+
+def test_init_from_data_gives_a_constant_feature_unit_variance():
+    X = np.c_[np.arange(6.0), np.full(6, 3.0)]
+    mix = init_from_data(X, 2, 0, variance_scale=0.1)          # 0.1 Var = 0.29: kept, though below 1
+    np.testing.assert_array_equal(mix.covariances, np.broadcast_to(np.diag([0.1 * X[:, 0].var(), 1.0]), (2, 2, 2)))
+    np.testing.assert_array_equal(mix.weights, [0.5, 0.5])
+
+
+def test_init_from_data_default_is_the_data_variance_and_m_equal_n_uses_every_sample():
+    X = np.c_[np.arange(6.0), np.arange(6.0) ** 2]
+    mix = init_from_data(X, 6, 3)                                # variance_scale defaults to 1
+    np.testing.assert_array_equal(mix.covariances[0], np.diag(X.var(axis=0)))
+    assert sorted(map(tuple, mix.means)) == sorted(map(tuple, X))   # drawn without replacement
+
+
+def test_kmeans_pp_with_m_equal_n_picks_every_sample_once():
+    """A chosen seed is at distance 0 from itself, so it is never drawn again."""
+    X = np.array([[0.0, 1.0], [3.0, 1.0], [5.0, 7.0], [9.0, 2.0], [4.0, 4.0], [8.0, 8.0]])
+    for seed in range(10):
+        assert sorted(kmeans_pp_indices(X, 6, seed)) == list(range(6))
+
+
+def test_init_kmeans_pp_averages_the_samples_nearest_each_seed(rng):
+    X = rng.normal(size=(60, 2)) + [5.0, -3.0]                      # away from the origin
+    seeds = kmeans_pp_indices(X, 4, 11)
+    nearest = np.argmin(((X[:, None, :] - X[seeds][None, :, :]) ** 2).sum(axis=2), axis=1)
+    expected = np.array([X[nearest == k].mean(axis=0) for k in range(4)])
+    np.testing.assert_allclose(init_kmeans_pp(X, 4, 11).means, expected, rtol=1e-12)
+
+
+def test_init_kmeans_pp_gives_a_lone_sample_the_default_reg():
+    X = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    mix = init_kmeans_pp(X, 3, 0)
+    np.testing.assert_array_equal(mix.covariances, np.broadcast_to(1e-6 * np.eye(2), (3, 2, 2)))
+
+
+def test_init_from_labels_takes_integral_floats_and_gives_a_lone_sample_the_default_reg():
+    X = np.array([[0.0, 0.0], [2.0, 0.0], [9.0, 9.0]])
+    mix = init_from_labels(X, [0.0, 0.0, 1.0])
+    np.testing.assert_array_equal(mix.means, [[1.0, 0.0], [9.0, 9.0]])
+    np.testing.assert_array_equal(mix.covariances[1], 1e-6 * np.eye(2))
+
+
+def test_kmeans_pp_never_seeds_a_copy_of_a_seed_while_another_value_is_left():
+    X = np.array([[0.0], [0.0], [0.0], [0.1]])          # a total squared distance below 1
+    for seed in range(20):
+        assert sorted(X[kmeans_pp_indices(X, 2, seed), 0]) == [0.0, 0.1]

@@ -80,15 +80,18 @@ def test_conditional_gaussian_with_nothing_observed_is_the_prior_and_with_nothin
     assert not C.any()
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", KINDS + ["fixed"])
 def test_fast_path_agrees_with_the_readable_e_and_m_steps(kind, rng):
     mix = random_mixture(rng, 3, 4)
     X = delete_at_random(mix.sample(300, rng)[0], 0.3, rng)
     X = X[~np.all(np.isnan(X), axis=1)]
-    start = init_kmeans_pp(mean_impute(X), 3, rng, covariance=kind)
+    start = init_kmeans_pp(mean_impute(X), 3, rng, covariance="full" if kind == "fixed" else kind)
     w = rng.uniform(0.5, 2.0, X.shape[0])
     resp, x_hat, C, ll = e_step_missing(X, start)
-    slow = m_step_missing(resp, x_hat, C, covariance=kind, sample_weight=w)
+    slow = m_step_missing(resp, x_hat, C, covariance=kind, sample_weight=w,
+                          fixed_covariances=start.covariances if kind == "fixed" else None)
+    if kind == "fixed":
+        np.testing.assert_array_equal(slow.covariances, start.covariances)
     fast = em_missing(X, start, covariance=kind, tol=0, max_iter=1, sample_weight=w)
     np.testing.assert_allclose(fast.loglik[0], w @ observed_logpdf(X, start), rtol=1e-12)
     np.testing.assert_allclose(observed_logpdf(X, start).sum(), ll, rtol=1e-12)
@@ -183,6 +186,9 @@ def test_equals_em_when_nothing_is_missing(rng):
             np.testing.assert_allclose(mb.means, ma.means, atol=1e-10)
             np.testing.assert_allclose(mb.covariances, ma.covariances, atol=1e-10)
         np.testing.assert_allclose(b.responsibilities, a.responsibilities, atol=1e-10)
+        # the same centring and the same pass: the same numbers to the last bit (see _Prepared)
+        np.testing.assert_array_equal(b.loglik, a.loglik)
+        np.testing.assert_array_equal(b.mixture.covariances, a.mixture.covariances)
 
 
 # --- invariants -----------------------------------------------------------------------------------
@@ -466,3 +472,93 @@ def test_compare_quick_fixes_scores_each_method_against_the_truth():
     assert np.isnan(no_holes["drop rows"][2])
     with pytest.raises(ValueError, match="X_full must be the complete data"):
         compare_quick_fixes(X, full[:10], truth)
+
+
+def test_a_row_with_nothing_observed_adds_nothing_to_the_loglik_and_warns_of_nothing(rng):
+    import warnings
+    mix = Mixture([0.6, 0.4, 0.0], random_mixture(rng, 3, 2).means, np.broadcast_to(np.eye(2), (3, 2, 2)))
+    X = np.array([[0.5, np.nan], [np.nan, -1.0], [0.0, 2.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                      # ln 0 for the weight-0 component: no RuntimeWarning
+        resp, _, _, ll = e_step_missing(X, mix)
+        resp_blank, _, _, ll_blank = e_step_missing(np.r_[X, [[np.nan, np.nan]]], mix)
+    np.testing.assert_allclose(ll_blank, ll, rtol=1e-14)
+    np.testing.assert_allclose(resp_blank[-1], mix.weights, rtol=1e-14)   # nothing seen: the prior
+    np.testing.assert_allclose(observed_loglik(np.r_[X, [[np.nan, np.nan]]], mix), ll, rtol=1e-14)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                      # the fast path too
+        np.testing.assert_allclose(observed_logpdf(X, mix).sum(), ll, rtol=1e-14)
+
+
+def test_em_missing_reads_a_1d_array_as_one_feature_and_keeps_its_kind_and_weights(rng):
+    x = np.r_[rng.normal(0, 1, 50), rng.normal(5, 1, 50), [np.nan, np.nan]]
+    w = np.full(x.size, 1000.0)                     # the stopping rule divides by the total weight, not by n
+    init = Mixture.univariate([0.5, 0.5], [0.0, 5.0], [1.0, 1.0])
+    flat = em_missing(x, init, covariance="diag", tol=1e-9, max_iter=500, sample_weight=w)
+    column = em_missing(x[:, None], init, covariance="diag", tol=1e-9, max_iter=500)
+    assert flat.covariance == "diag" and flat.converged and flat.n_iter == column.n_iter
+    np.testing.assert_allclose(flat.loglik, 1000 * column.loglik, rtol=1e-12)
+    np.testing.assert_allclose(flat.mean_loglik, column.mean_loglik, rtol=1e-12)
+    np.testing.assert_allclose(flat.mixture.means, column.mixture.means, rtol=1e-12)
+
+
+def test_posterior_and_density_accept_a_column_missing_everywhere(rng):
+    mix = random_mixture(rng, 2, 2)
+    X = np.array([[0.5, np.nan], [-1.0, np.nan]])
+    marginal = Mixture(mix.weights, mix.means[:, :1], mix.covariances[:, :1, :1])
+    np.testing.assert_allclose(posterior_missing(X, mix), marginal.posterior(X[:, :1]), rtol=1e-12)
+    np.testing.assert_allclose(observed_logpdf(X, mix), marginal.logpdf(X[:, :1]), rtol=1e-12)
+
+
+def test_mean_impute_fills_each_column_with_its_own_mean():
+    X = np.array([[1.0, np.nan], [3.0, 10.0], [np.nan, 20.0]])
+    np.testing.assert_array_equal(mean_impute(X), [[1.0, 15.0], [3.0, 10.0], [2.0, 20.0]])
+
+
+@pytest.mark.parametrize("kind", ["full", "diag"])
+def test_no_complete_row_at_all_still_equals_the_readable_steps(kind, rng):
+    """Every row misses something: the pass has no complete block, only patterns."""
+    X = random_mixture(rng, 2, 3).sample(200, rng)[0]
+    X[np.arange(200), rng.integers(0, 3, 200)] = np.nan
+    start = init_kmeans_pp(mean_impute(X), 2, rng, covariance=kind)
+    fast = em_missing(X, start, covariance=kind, tol=0, max_iter=2)
+    mix = start
+    for t in range(2):
+        resp, x_hat, C, ll = e_step_missing(X, mix)
+        np.testing.assert_allclose(fast.loglik[t], ll, rtol=1e-12)
+        mix = m_step_missing(resp, x_hat, C, covariance=kind)
+    np.testing.assert_allclose(fast.mixture.means, mix.means, atol=1e-10)
+    np.testing.assert_allclose(fast.mixture.covariances, mix.covariances, atol=1e-10)
+
+
+def test_em_missing_is_shift_invariant_far_from_the_origin(rng):
+    """The centre of the features is the mean of each column's observed values (see em's test)."""
+    X = delete_at_random(three_gaussians(400, rng)[0], 0.3, rng)
+    start = init_kmeans_pp(mean_impute(X), 3, rng)
+    near = em_missing(X, start, tol=0, max_iter=10)
+    far = em_missing(X + 1e6, Mixture(start.weights, start.means + 1e6, start.covariances), tol=0, max_iter=10)
+    np.testing.assert_allclose(far.mixture.means - 1e6, near.mixture.means, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(far.mixture.covariances, near.mixture.covariances, rtol=1e-8, atol=0)
+    np.testing.assert_allclose(far.loglik, near.loglik, rtol=1e-9)
+
+
+def test_em_missing_stops_by_the_same_default_rule_as_em():
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(0, 1, 200), rng.normal(1.0, 1, 200)][:, None]   # see test_em's stopping-rule test
+    init = Mixture.univariate([0.5, 0.5], [-1.0, 2.0], [1.0, 1.0])
+    capped = em_missing(X, init)
+    assert capped.n_iter == 100 and not capped.converged
+    free = em_missing(X, init, max_iter=1000)
+    assert free.converged and free.n_iter == em(X, init, max_iter=1000).n_iter > 100
+
+
+def test_em_missing_honours_fix_weights_min_weight_and_callback_as_em_does(rng):
+    X, _ = three_gaussians(300, rng)
+    init = Mixture([0.5, 0.3, 0.2], [[0.0, 0.0], [3.0, 3.0], [1e3, 1e3]], np.broadcast_to(4 * np.eye(2), (3, 2, 2)))
+    seen = []
+    kwargs = dict(tol=0, max_iter=4, fix_weights=True, min_weight=0.01)
+    a = em(X, init, **kwargs)
+    b = em_missing(X, init, callback=lambda t, mix, ll: seen.append(t), **kwargs)
+    assert b.mixture.n_components == a.mixture.n_components == 2 and seen == list(range(5))
+    np.testing.assert_allclose(b.mixture.weights, [0.625, 0.375], rtol=1e-15)   # 0.5 and 0.3, renormalised
+    np.testing.assert_array_equal(b.loglik, a.loglik)

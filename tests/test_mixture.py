@@ -133,3 +133,44 @@ def test_as_kind_projects_onto_the_family_and_keeps_members_unchanged(kind):
                 "tied": np.broadcast_to(0.25 * cov[0] + 0.75 * cov[1], cov.shape)}[kind]
     np.testing.assert_allclose(proj.covariances, expected, rtol=1e-14)
     np.testing.assert_array_equal(proj.as_kind(kind).covariances, proj.covariances)
+
+
+def test_repr_shows_the_sizes_weights_and_means():
+    mix = Mixture([0.25, 0.75], [[0.0, 1.0], [2.5, -1.0]], [np.eye(2), np.eye(2)])
+    text = repr(mix)
+    assert text.startswith("Mixture(m=2, d=2,\n")
+    assert "weights=[0.25 0.75]" in text and "means=[[0.0, 1.0], [2.5, -1.0]]" in text
+    one_d = repr(Mixture.univariate([0.25, 0.75], [0.123456, 2.0], [1.0, 2.0]))
+    assert one_d.startswith("Mixture(m=2, d=1,\n") and "means=[0.1235 2.    ]" in one_d   # 4 decimals
+    tiny = repr(Mixture([1e-5, 1 - 1e-5], [[0.0], [1.0]], np.ones((2, 1, 1))))
+    assert "weights=[0. 1.]" in tiny                                  # no scientific notation
+
+
+def test_subset_keeps_the_chosen_components_and_renormalises():
+    mix = Mixture([0.5, 0.25, 0.25], [[0.0], [1.0], [2.0]], [[[1.0]], [[2.0]], [[3.0]]])
+    sub = mix.subset([2, 0])
+    np.testing.assert_array_equal(sub.weights, [1 / 3, 2 / 3])
+    np.testing.assert_array_equal(sub.means, [[2.0], [0.0]])
+    np.testing.assert_array_equal(sub.covariances, [[[3.0]], [[1.0]]])
+    np.testing.assert_array_equal(mix.subset(np.array([False, True, True])).weights, [0.5, 0.5])
+
+
+def test_a_row_of_values_is_read_as_samples_of_a_one_dimensional_mixture():
+    mix = Mixture.univariate([0.3, 0.7], [0.0, 2.0], [1.0, 0.5])
+    np.testing.assert_array_equal(mix.logpdf(np.array([[0.0, 1.0, 2.0]])), mix.logpdf([0.0, 1.0, 2.0]))
+    np.testing.assert_array_equal(mix.logpdf(np.array([[1.5]])), mix.logpdf([1.5]))
+    with pytest.raises(ValueError, match=r"X must have 1 feature\(s\) \(columns\) to match the mixture, got shape \(2, 3\)"):
+        mix.logpdf(np.zeros((2, 3)))
+    two = Mixture([1.0], [[0.0, 0.0]], [np.eye(2)])
+    with pytest.raises(ValueError, match=r"X must have 2 feature\(s\) \(columns\) to match the mixture, got shape \(1, 3\)"):
+        two.logpdf(np.zeros((1, 3)))
+
+
+def test_a_zero_weight_gives_minus_inf_without_a_warning():
+    import warnings
+    mix = Mixture.univariate([1.0, 0.0], [0.0, 2.0], [1.0, 1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        joint = mix.weighted_logpdf([0.0, 1.0])
+        np.testing.assert_allclose(mix.logpdf([0.0, 1.0]), joint[:, 0])
+    assert np.all(joint[:, 1] == -np.inf)

@@ -80,3 +80,31 @@ def test_n_parameters_refuses_bad_arguments():
         n_parameters(2, 2)
     with pytest.raises(TypeError, match="model must be an emlib.Mixture"):
         bic(np.zeros((3, 2)), "full")
+
+
+
+
+def test_trim_keeps_a_weight_exactly_at_the_threshold():
+    """'below min_weight' is strict: rho_k == min_weight stays (exact binary fractions, no rounding)."""
+    mix = Mixture([0.5, 0.25, 0.125, 0.125], np.arange(4.0)[:, None], np.ones((4, 1, 1)))
+    np.testing.assert_array_equal(trim(mix, 0.25).weights, [2 / 3, 1 / 3])
+    np.testing.assert_array_equal(trim(mix, 0.125).weights, mix.weights)
+    np.testing.assert_array_equal(trim(mix, 0.5).weights, [1.0])
+    np.testing.assert_array_equal(trim(mix, 0.25).means, [[0.0], [1.0]])
+
+
+def test_bic_minus_aic_is_p_times_ln_n_minus_2(rng):
+    """BIC - AIC = p ln n - 2 p exactly (to rounding), with p counted by hand."""
+    X, _ = three_gaussians(300, rng)
+    mix = em(X, init_kmeans_pp(X, 3, rng), max_iter=20).mixture
+    p = (3 - 1) + 3 * 2 + 3 * 3          # weights, means, full 2x2 covariances: 17
+    np.testing.assert_allclose(bic(X, mix) - aic(X, mix), p * (np.log(300) - 2), rtol=1e-9)
+    np.testing.assert_allclose(aic(X, mix), -2 * mix.loglik(X) + 2 * p, rtol=1e-12)
+
+
+@pytest.mark.parametrize("kind, p", [("full", 2 + 6 + 9), ("diag", 2 + 6 + 6), ("spherical", 2 + 6 + 3),
+                                     ("tied", 2 + 6 + 3), ("fixed", 2 + 6)])
+def test_parameter_counts_by_hand_are_integers(kind, p):
+    """m = 3, d = 2: 2 free weights, 6 mean entries, then full 3 x 3, diag 3 x 2, spherical 3, tied 3, fixed 0."""
+    count = n_parameters(3, 2, kind)
+    assert count == p and isinstance(count, int)

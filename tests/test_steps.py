@@ -179,3 +179,34 @@ def test_the_m_step_maximises_the_free_energy_over_theta():
     for _ in range(20):                            # nearby parameters never do better
         other = Mixture(best.weights, best.means + rng.normal(scale=0.05, size=best.means.shape), best.covariances)
         assert free_energy(X, q, other) <= top + 1e-9
+
+
+def test_q_leaves_out_zero_responsibilities_and_is_minus_inf_on_an_impossible_assignment():
+    """Q = sum_ik E[z_i^(k)] ln(rho_k N(x_i | k)), a zero E[z] contributing 0 even where rho_k = 0."""
+    from scipy.stats import norm
+    X = np.array([[0.0], [1.0], [3.0]])
+    mix = Mixture.univariate([1.0, 0.0], [0.5, 9.0], [2.0, 1.0])
+    resp = np.array([[1.0, 0.0], [0.75, 0.25], [1.0, 0.0]])
+    assert expected_complete_loglik(X, resp, mix) == -np.inf          # 0.25 on a component of weight 0
+    resp = np.array([[1.0, 0.0], [0.75, 0.25], [0.5, 0.5]])
+    mix = Mixture.univariate([0.75, 0.25], [0.5, 9.0], [2.0, 1.0])
+    expected = sum(r * (np.log(w) + norm.logpdf(x, mu, np.sqrt(v)))
+                   for x, row in zip(X[:, 0], resp) for r, w, mu, v in zip(row, [0.75, 0.25], [0.5, 9.0], [2.0, 1.0])
+                   if r > 0)
+    np.testing.assert_allclose(expected_complete_loglik(X, resp, mix), expected, rtol=1e-13)
+    only_first = Mixture.univariate([1.0, 0.0], [0.5, 9.0], [2.0, 1.0])
+    hard = np.array([[1.0, 0.0]] * 3)
+    np.testing.assert_allclose(expected_complete_loglik(X, hard, only_first),
+                               norm.logpdf(X[:, 0], 0.5, np.sqrt(2.0)).sum(), rtol=1e-13)
+
+
+def test_a_component_exactly_at_the_collapse_threshold_is_kept():
+    """Collapsed means N_k < 10 eps (the mean would be 0/0); N_k == 10 eps still gives a mean."""
+    from emlib.steps import COLLAPSE_THRESHOLD
+    from emlib.missing import m_step_missing
+    X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    resp = np.array([[1.0 - COLLAPSE_THRESHOLD, COLLAPSE_THRESHOLD], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0]])
+    assert resp[:, 1].sum() == COLLAPSE_THRESHOLD
+    np.testing.assert_allclose(update_means(X, resp)[1], [0.0])
+    x_hat = np.repeat(X[:, None, :], 2, axis=1)
+    np.testing.assert_allclose(m_step_missing(resp, x_hat, np.zeros((4, 2, 1, 1))).means[1], [0.0])

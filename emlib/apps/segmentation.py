@@ -398,7 +398,7 @@ def mrf_em(X, mask, init: Mixture, *, beta: float = 1.0, index=None, covariance:
     max_iter = check_int(max_iter, "max_iter", minimum=0)
     tol = check_float(tol, "tol", minimum=0.0)
     reg = check_float(reg, "reg", minimum=0.0)
-    check_callback(callback, "callback(t, mixture, resp)")
+    check_callback(callback, "callable(t, mixture, resp)")
 
     def per_sample(table):                     # (u, m) per distinct value -> (n, m) per sample
         return table if index is None else table[index]
