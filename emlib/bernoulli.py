@@ -312,7 +312,7 @@ def em_bernoulli(X, init: BernoulliMixture, *, max_iter: int = 100, tol: float =
     max_iter = check_int(max_iter, "max_iter", minimum=0)
     tol = check_float(tol, "tol", minimum=0.0)
     c = check_float(pseudo_count, "pseudo_count", minimum=0.0)
-    check_callback(callback, "callback(t, mixture, loglik)")
+    check_callback(callback, "callable(t, mixture, loglik)")
 
     def e_step(mixture):
         resp, loglik = bernoulli_e_step(X, mixture)

@@ -359,8 +359,12 @@ def test_the_reference_is_not_on_the_check_and_using_it_is_withheld(run):
 
 
 def test_exec_of_the_solution_cells_finds_no_solutions(run):
+    """The grader's own solutions are hidden; another copy of the course elsewhere on the machine (here
+    /work/main when the suite runs in a clone) is readable unless hidden with --hide, so reading it is
+    caught by the scan and withheld for review: no marks either way."""
     no_marks(run, "exec_solutions")
-    assert "not implemented yet" in reasons(run, "exec_solutions")
+    why = reasons(run, "exec_solutions")
+    assert "not implemented yet" in why or ("needs review" in why and "/solutions/03_e_step.ipynb" in why), why
 
 
 def test_a_forged_log_and_os_exit_earn_nothing(run):

@@ -138,10 +138,10 @@ def test_as_kind_projects_onto_the_family_and_keeps_members_unchanged(kind):
 def test_repr_shows_the_sizes_weights_and_means():
     mix = Mixture([0.25, 0.75], [[0.0, 1.0], [2.5, -1.0]], [np.eye(2), np.eye(2)])
     text = repr(mix)
-    assert text.startswith("Mixture(m=2, d=2,\n")
+    assert text.startswith("Mixture(m=2, d=2, kind='full',\n")
     assert "weights=[0.25 0.75]" in text and "means=[[0.0, 1.0], [2.5, -1.0]]" in text
     one_d = repr(Mixture.univariate([0.25, 0.75], [0.123456, 2.0], [1.0, 2.0]))
-    assert one_d.startswith("Mixture(m=2, d=1,\n") and "means=[0.1235 2.    ]" in one_d   # 4 decimals
+    assert one_d.startswith("Mixture(m=2, d=1, kind='full',\n") and "means=[0.1235 2.    ]" in one_d   # 4 decimals
     tiny = repr(Mixture([1e-5, 1 - 1e-5], [[0.0], [1.0]], np.ones((2, 1, 1))))
     assert "weights=[0. 1.]" in tiny                                  # no scientific notation
 
