@@ -144,10 +144,8 @@ def em(X, init: Mixture, *, covariance: str = "full", max_iter: int = 100, tol: 
                               prior=prior)
     w = args.sample_weight
     center = X.mean(axis=0) if w is None else (w @ X) / args.n_total
-    variances_only = args.covariance in ("diag", "spherical", "fixed")
-
     def e_step_pass(mixture):
-        return accumulate(X, mixture, center=center, diagonal=variances_only, sample_weight=w,
+        return accumulate(X, mixture, center=center, diagonal=args.variances_only, sample_weight=w,
                           chunk_size=chunk_size)
 
     return fit_gaussian(e_step_pass, init, args, fix_weights=fix_weights, keep_history=keep_history,
@@ -170,10 +168,8 @@ def _em_dask(X, init, covariance, max_iter, tol, reg, min_weight, fix_weights, s
     else:
         center = np.asarray((X * w[:, None]).sum(axis=0).compute(), dtype=np.float64) / args.n_total
     weight_blocks = row_blocks(w, X)
-    variances_only = args.covariance in ("diag", "spherical", "fixed")
-
     def e_step_pass(mixture):
-        return accumulate_blocks(X, mixture, center=center, diagonal=variances_only, weight_blocks=weight_blocks,
+        return accumulate_blocks(X, mixture, center=center, diagonal=args.variances_only, weight_blocks=weight_blocks,
                                  chunk_size=chunk_size)
 
     return fit_gaussian(e_step_pass, init, args, fix_weights=fix_weights, keep_history=keep_history,
@@ -193,6 +189,11 @@ class EMArguments:
     sample_weight: np.ndarray | None
     n_total: float
     prior: Prior | None = None
+
+    @property
+    def variances_only(self) -> bool:
+        """Whether the M-step needs only the variances (diag, spherical, fixed): the pass may keep squares only."""
+        return self.covariance in ("diag", "spherical", "fixed")
 
 
 def check_em_arguments(init, X, covariance, max_iter, tol, reg, min_weight, callback, sample_weight,

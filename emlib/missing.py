@@ -603,10 +603,8 @@ def em_missing(X, init: Mixture, *, covariance: str = "full", max_iter: int = 10
     usable = informative if w is None else informative & (w > 0)
     rows = slice(None) if usable.all() else np.flatnonzero(usable)
     prep = _Prepared(X[rows], None if w is None else w[rows])
-    variances_only = args.covariance in ("diag", "spherical", "fixed")
-
     def e_step_pass(mixture):
-        return _accumulate_missing(prep, mixture, variances_only, chunk_size)
+        return _accumulate_missing(prep, mixture, args.variances_only, chunk_size)
 
     return fit_gaussian(e_step_pass, init, args, fix_weights=fix_weights, keep_history=keep_history,
                         make_result=lambda **fit: MissingEMResult(X=X, _weights=w, **fit))
