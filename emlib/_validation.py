@@ -15,7 +15,8 @@ COVARIANCE_KINDS = ("full", "diag", "spherical", "tied", "fixed")
 """The covariance kinds understood by :func:`emlib.m_step` and :func:`emlib.em`."""
 
 
-def _describe(value) -> str:
+def describe_value(value) -> str:
+    """A short description of a value for an error message: an array's shape and dtype, else type and repr."""
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape} and dtype {value.dtype}"
     return f"{type(value).__name__} {value!r}"[:200]
@@ -28,7 +29,7 @@ def as_float_array(value, name: str, ndim: int | tuple[int, ...]) -> np.ndarray:
     that names ``name``.
     """
     if isinstance(value, (str, bytes)):
-        raise TypeError(f"{name} must be an array of numbers, got {_describe(value)}")
+        raise TypeError(f"{name} must be an array of numbers, got {describe_value(value)}")
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError) as exc:  # ragged nested lists
@@ -82,7 +83,7 @@ def check_sample_weight(sample_weight, n: int) -> np.ndarray | None:
     if np.any(w < 0):
         raise ValueError("sample_weight must be non-negative")
     if not w.sum() > 0:
-        raise ValueError("sample_weight must have a positive sum")
+        raise ValueError("sample_weight must have a positive sum; got weights that are all zero")
     return w
 
 
@@ -105,7 +106,7 @@ def check_responsibilities(resp, n: int | None = None, name: str = "resp") -> np
 
 def check_int(value, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {_describe(value)}")
+        raise TypeError(f"{name} must be an integer, got {describe_value(value)}")
     value = int(value)
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
@@ -119,7 +120,7 @@ def check_float(value, name: str, *, minimum: float | None = None, allow_none: b
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {_describe(value)}")
+        raise TypeError(f"{name} must be a real number, got {describe_value(value)}")
     value = float(value)
     if not np.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
@@ -129,9 +130,10 @@ def check_float(value, name: str, *, minimum: float | None = None, allow_none: b
     return value
 
 
-def check_covariance_kind(kind) -> str:
-    if kind not in COVARIANCE_KINDS:
-        raise ValueError(f"covariance must be one of {', '.join(map(repr, COVARIANCE_KINDS))}; got {kind!r}")
+def check_covariance_kind(kind, name: str = "covariance", allowed: tuple[str, ...] = COVARIANCE_KINDS) -> str:
+    """The covariance kind, one of ``allowed`` (default: every kind emlib fits)."""
+    if not isinstance(kind, str) or kind not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {kind!r}")
     return kind
 
 
@@ -141,4 +143,53 @@ def check_rng(rng) -> np.random.Generator:
         return rng
     if rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, bool)):
         return np.random.default_rng(rng)
-    raise TypeError(f"rng must be a numpy.random.Generator or an int seed, got {_describe(rng)}")
+    raise TypeError(f"rng must be a numpy.random.Generator or an int seed, got {describe_value(rng)}")
+
+
+def check_mixture(mixture, d: int | None = None, name: str = "mixture", hint: str = ""):
+    """An :class:`emlib.Mixture` (with ``d`` features, when given); ``hint`` says where to get one."""
+    from .mixture import Mixture                      # mixture.py validates with this module
+
+    if not isinstance(mixture, Mixture):
+        where = f" (e.g. from {hint})" if hint else ""
+        raise TypeError(f"{name} must be an emlib.Mixture{where}, got {type(mixture).__name__}")
+    if d is not None and mixture.n_features != d:
+        raise ValueError(f"{name} has {mixture.n_features} feature(s) but X has {d}")
+    return mixture
+
+
+def check_labels(labels, name: str) -> np.ndarray:
+    """Non-negative integer labels of any shape, returned flat as int64."""
+    arr = np.asarray(labels)
+    if arr.dtype.kind not in "iub":
+        raise TypeError(f"{name} must hold integer labels, got dtype {arr.dtype}")
+    if arr.size and arr.min() < 0:
+        raise ValueError(f"{name} must be non-negative integers (select the samples to score first, "
+                         f"e.g. labels[mask]), got minimum {arr.min()}")
+    return arr.ravel().astype(np.int64, copy=False)
+
+
+def check_weights(weights, name: str = "weights", what: str = "component") -> np.ndarray:
+    """Mixing weights rho_k, shape (m,): at least one, finite, non-negative, summing to 1 (within 1e-8)."""
+    w = as_float_array(weights, name, 1)
+    if w.shape[0] < 1:
+        raise ValueError(f"{name} must have at least one entry (one {what}), got shape (0,)")
+    check_finite(w, name)
+    if np.any(w < 0):
+        raise ValueError(f"{name} must be non-negative, got {w}")
+    if abs(w.sum() - 1.0) > 1e-8:
+        raise ValueError(f"{name} must sum to 1 (within 1e-8), got sum {w.sum():.12g}")
+    return w
+
+
+def is_dask_array(X) -> bool:
+    """True for a dask.array.Array, checked without importing Dask (``import emlib`` never imports it)."""
+    return type(X).__module__.split(".")[0] == "dask" and hasattr(X, "to_delayed") and hasattr(X, "chunks")
+
+
+def freeze(obj, **arrays) -> None:
+    """Store read-only float64 copies of ``arrays`` on a frozen dataclass ``obj`` (its validated fields)."""
+    for name, value in arrays.items():
+        value = np.array(value, dtype=np.float64, copy=True)
+        value.flags.writeable = False
+        object.__setattr__(obj, name, value)

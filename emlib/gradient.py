@@ -45,11 +45,18 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validation import check_data, check_float, check_int, check_responsibilities
-from .em import EMResult
+from ._validation import (
+    check_covariance_kind,
+    check_data,
+    check_float,
+    check_int,
+    check_mixture,
+    check_responsibilities,
+)
+from .em import EMResult, Halt, iterate
 from .mixture import Mixture
 from .steps import e_step
-from .suffstats import SufficientStatistics, _unpack_symmetric, accumulate
+from .suffstats import SufficientStatistics, accumulate
 
 GRADIENT_KINDS = ("full", "diag", "spherical")
 """The covariance kinds :func:`gradient_ascent` supports."""
@@ -93,21 +100,12 @@ class UnconstrainedParams(NamedTuple):
         return float(max(np.max(np.abs(a)) if a.size else 0.0 for a in self))
 
 
-def _check_mixture(mixture) -> Mixture:
-    if not isinstance(mixture, Mixture):
-        raise TypeError(f"mixture must be an emlib.Mixture, got {type(mixture).__name__}")
-    return mixture
-
-
 def _check_gradient_kind(covariance) -> str:
-    if covariance not in GRADIENT_KINDS:
-        raise ValueError(f"covariance must be one of {', '.join(map(repr, GRADIENT_KINDS))} for gradient "
-                         f"ascent; got {covariance!r}")
-    return covariance
+    return check_covariance_kind(covariance, "covariance", GRADIENT_KINDS)
 
 
 def _check_X_resp_mixture(X, resp, mixture):
-    mixture = _check_mixture(mixture)
+    mixture = check_mixture(mixture)
     X = check_data(X)
     if X.shape[1] != mixture.n_features:
         raise ValueError(f"X must have {mixture.n_features} feature(s) to match the mixture, got shape {X.shape}")
@@ -212,7 +210,7 @@ def loglik_gradient(X, mixture: Mixture) -> MixtureGradient:
     -------
     MixtureGradient with weights (m,), means (m, d), covariances (m, d, d)
     """
-    mixture = _check_mixture(mixture)
+    mixture = check_mixture(mixture)
     X = check_data(X)
     resp, _ = e_step(X, mixture)
     return MixtureGradient(gradient_weights(resp, mixture.weights), gradient_means(X, resp, mixture),
@@ -241,13 +239,9 @@ def gradient_from_stats(stats: SufficientStatistics, mixture: Mixture, n: float)
     """
     if stats.diagonal and mixture.n_features > 1:
         raise ValueError("gradient_from_stats needs the full second moments (accumulate with diagonal=False)")
-    d = mixture.n_features
     nk = stats.nk
-    delta = mixture.means - stats.center                               # (m, d)
-    first = stats.first - nk[:, None] * delta                          # sum_i r_ik (x_i - mu_k)
-    T = _unpack_symmetric(stats.second, d) if not stats.diagonal else stats.second[:, :, None]
-    FD = np.einsum("ka,kb->kab", stats.first, delta)
-    scatter = T - FD - np.swapaxes(FD, 1, 2) + nk[:, None, None] * np.einsum("ka,kb->kab", delta, delta)
+    first = stats.first - nk[:, None] * (mixture.means - stats.center)    # sum_i r_ik (x_i - mu_k)
+    scatter = stats.scatter(mixture.means)                               # S_k around mu_k
     with np.errstate(divide="ignore", invalid="ignore"):
         g_w = np.where(nk > 0, nk / (n * mixture.weights), 0.0)
     g_mu = np.einsum("kab,kb->ka", mixture.precisions, first) / n
@@ -279,13 +273,14 @@ def to_unconstrained(mixture: Mixture, covariance: str = "full") -> Unconstraine
     -------
     UnconstrainedParams
     """
-    mixture = _check_mixture(mixture)
+    mixture = check_mixture(mixture)
     kind = _check_gradient_kind(covariance)
     if np.any(mixture.weights <= 0):
         raise ValueError("every weight must be > 0 for the softmax parametrisation (ln 0 = -inf); "
                          f"got weights {np.round(mixture.weights, 4)}; drop zero-weight components with emlib.trim")
     log_w = np.log(mixture.weights)
     logits = log_w - log_w.mean()
+    mixture = mixture.as_kind(kind)
     if kind == "full":
         L = np.array(mixture.cholesky)
         idx = np.arange(mixture.n_features)
@@ -293,7 +288,7 @@ def to_unconstrained(mixture: Mixture, covariance: str = "full") -> Unconstraine
         cov = L
     else:
         var = np.diagonal(mixture.covariances, axis1=1, axis2=2)       # (m, d)
-        cov = np.log(var) if kind == "diag" else np.log(var.mean(axis=1))
+        cov = np.log(var) if kind == "diag" else np.log(var[:, 0])
     return UnconstrainedParams(logits, np.array(mixture.means), cov)
 
 
@@ -316,7 +311,7 @@ def from_unconstrained(params: UnconstrainedParams, covariance: str = "full") ->
     if means.ndim != 2:
         raise ValueError(f"params.means must have shape (m, d), got {means.shape}")
     return Mixture(softmax(params.logits), means,
-                   covariances_from_unconstrained(params.covariances, covariance, means.shape[1]))
+                   covariances_from_unconstrained(params.covariances, covariance, means.shape[1]), covariance)
 
 
 def logits_gradient(grad_weights, weights) -> np.ndarray:
@@ -444,13 +439,16 @@ class GradientResult(EMResult):
 
 
 def _evaluate(X, mixture, center, kind, chunk_size):
-    """One pass: l(theta), and the gradient with respect to psi (raises ValueError if not representable)."""
-    stats = accumulate(X, mixture, center=center, diagonal=False, chunk_size=chunk_size)
+    """One pass: l(theta) and the gradient with respect to psi; :class:`Halt` if they are not representable."""
+    try:
+        stats = accumulate(X, mixture, center=center, diagonal=False, chunk_size=chunk_size)
+    except ValueError:
+        raise Halt("the density of a sample is not representable in float64") from None
     if not np.isfinite(stats.loglik):
-        raise ValueError("the log-likelihood is not finite")
+        raise Halt("the log-likelihood is not finite")
     grad = unconstrained_gradient(gradient_from_stats(stats, mixture, X.shape[0]), mixture, kind)
     if not all(np.all(np.isfinite(g)) for g in grad):
-        raise ValueError("the gradient is not finite")
+        raise Halt("the gradient is not finite")
     return stats.loglik, grad
 
 
@@ -492,60 +490,64 @@ def gradient_ascent(X, init: Mixture, *, lr: float, max_iter: int = 1000, covari
     has no such guarantee, which is one of the lecture's points.
     """
     X = check_data(X)
-    if not isinstance(init, Mixture):
-        raise TypeError(f"init must be an emlib.Mixture (e.g. from init_kmeans_pp(X, m, rng)), "
-                        f"got {type(init).__name__}")
     n, d = X.shape
-    if init.n_features != d:
-        raise ValueError(f"init has {init.n_features} feature(s) but X has {d} (shape {X.shape})")
+    check_mixture(init, d, "init", "init_kmeans_pp(X, m, rng)")
     lr = check_float(lr, "lr", minimum=0.0, strict=True)
     max_iter = check_int(max_iter, "max_iter", minimum=0)
     kind = _check_gradient_kind(covariance)
     tol = check_float(tol, "tol", minimum=0.0)
     center = X.mean(axis=0)
-
     start = time.perf_counter()
-    params = to_unconstrained(init, kind)
-    mixture = from_unconstrained(params, kind)
-    ll, grad = _evaluate(X, mixture, center, kind, chunk_size)
-    logliks, norms, elapsed = [ll], [grad.max_abs()], [time.perf_counter() - start]
-    history = [mixture] if keep_history else []
-    converged = diverged = False
-    message = f"reached max_iter={max_iter}"
-    n_iter = 0
-    if norms[0] < tol:
-        converged, message = True, f"converged: max |gradient| = {norms[0]:.3g} < tol = {tol:g} at t = 0"
-    for t in range(1, max_iter + 1):
-        if converged:
-            break
+
+    def evaluate(params):                   # the "E-step": l(theta), the gradient, the time
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-            new = ascent_step(params, grad, lr)
             try:
-                if not all(np.all(np.isfinite(p)) for p in new):
-                    raise ValueError("a parameter became NaN or infinite")
-                logs = new.covariances if kind != "full" else np.diagonal(new.covariances, axis1=1, axis2=2)
-                if np.any(np.abs(logs) > LOG_LIMIT):
-                    raise ValueError("a (log-)variance ran away beyond float64's safe range")
-                new_mixture = from_unconstrained(new, kind)
-                new_ll, new_grad = _evaluate(X, new_mixture, center, kind, chunk_size)
-            except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
-                diverged = True
-                reason = str(exc).split(";")[0].split(". ")[0]
-                message = (f"diverged at step {t} with lr={lr:g}: {reason}. The result holds the last valid "
-                           f"iterate (t = {t - 1}); use a smaller learning rate")
-                break
-        params, grad, mixture = new, new_grad, new_mixture
-        n_iter = t
-        logliks.append(new_ll)
-        norms.append(grad.max_abs())
-        elapsed.append(time.perf_counter() - start)
-        if keep_history:
-            history.append(mixture)
-        if norms[-1] < tol:
-            converged = True
-            message = f"converged: max |gradient| = {norms[-1]:.3g} < tol = {tol:g} after {t} steps"
-    if diverged and warn:
-        warnings.warn(message, RuntimeWarning, stacklevel=2)
-    return GradientResult(mixture=mixture, loglik=np.array(logliks), history=tuple(history), n_iter=n_iter,
-                          converged=converged, covariance=kind, X=X, elapsed=np.array(elapsed),
-                          grad_norm=np.array(norms), lr=lr, diverged=diverged, message=message)
+                mixture = from_unconstrained(params, kind)
+            except (ValueError, np.linalg.LinAlgError):
+                raise Halt("a covariance is not numerically positive definite") from None
+            loglik, grad = _evaluate(X, mixture, center, kind, chunk_size)
+        return _Evaluation(params, mixture, loglik, grad, time.perf_counter() - start)
+
+    def step(ev):                           # the "M-step": one fixed step along the gradient
+        return _ascent_step(ev.params, ev.grad, lr, kind)
+
+    run = iterate(evaluate, step, to_unconstrained(init, kind), max_iter=max_iter,
+                  converged=lambda previous, ev: ev.grad.max_abs() < tol,
+                  record=lambda ev: (ev.loglik, ev.grad.max_abs(), ev.elapsed, ev.mixture if keep_history else None),
+                  keep_history=False)
+    logliks, norms, elapsed, mixtures = zip(*run.records)
+    if run.halted is not None:
+        message = (f"diverged at step {run.n_iter + 1} with lr={lr:g}: {run.halted}. The result holds the last "
+                   f"valid iterate (t = {run.n_iter}); use a smaller learning rate")
+        if warn:
+            warnings.warn(message, RuntimeWarning, stacklevel=2)
+    elif run.converged:
+        message = (f"converged: max |gradient| = {norms[-1]:.3g} < tol = {tol:g} "
+                   + (f"after {run.n_iter} steps" if run.n_iter else "at t = 0"))
+    else:
+        message = f"reached max_iter={max_iter}"
+    history = tuple(mixtures) if keep_history else ()
+    return GradientResult(mixture=run.evidence.mixture, loglik=np.array(logliks), history=history,
+                          n_iter=run.n_iter, converged=run.converged, covariance=kind, X=X,
+                          elapsed=np.array(elapsed), grad_norm=np.array(norms), lr=lr,
+                          diverged=run.halted is not None, message=message)
+
+
+class _Evaluation(NamedTuple):
+    params: UnconstrainedParams
+    mixture: Mixture
+    loglik: float
+    grad: UnconstrainedParams
+    elapsed: float
+
+
+def _ascent_step(params: UnconstrainedParams, grad: UnconstrainedParams, lr: float, kind: str):
+    """psi + eta grad, or :class:`emlib.em.Halt` with the reason when the step leaves the safe range."""
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        new = ascent_step(params, grad, lr)
+    if not all(np.all(np.isfinite(p)) for p in new):
+        raise Halt("a parameter became NaN or infinite")
+    logs = new.covariances if kind != "full" else np.diagonal(new.covariances, axis1=1, axis2=2)
+    if np.any(np.abs(logs) > LOG_LIMIT):
+        raise Halt("a (log-)variance ran away beyond float64's safe range")
+    return new

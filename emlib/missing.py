@@ -59,11 +59,14 @@ from ._validation import (
     as_float_array,
     check_covariance_kind,
     check_float,
+    check_int,
+    check_mixture,
+    check_rng,
     check_sample_weight,
 )
-from .em import EMResult, check_em_arguments, iterate
+from .em import EMResult, check_em_arguments, fit_gaussian
 from .mixture import LOG_2PI, Mixture, logsumexp_rows
-from .steps import COLLAPSE_MESSAGE, COLLAPSE_THRESHOLD
+from .steps import Moments, check_collapse, check_fixed_parts, mixture_from_moments
 from .suffstats import SufficientStatistics, accumulate, is_diagonal
 
 __all__ = [
@@ -109,14 +112,6 @@ def check_data_missing(X, name: str = "X", *, allow_1d: bool = True,
         raise ValueError(f"{name} has feature column(s) {empty.tolist()} missing (NaN) in every sample; "
                          "nothing can be learnt about them: drop those columns")
     return X
-
-
-def _check_mixture(mixture, d: int, name: str = "mixture") -> Mixture:
-    if not isinstance(mixture, Mixture):
-        raise TypeError(f"{name} must be an emlib.Mixture, got {type(mixture).__name__}")
-    if mixture.n_features != d:
-        raise ValueError(f"{name} has {mixture.n_features} feature(s) but X has {d}")
-    return mixture
 
 
 # --- the readable formulas ----------------------------------------------------------------------
@@ -206,7 +201,7 @@ def e_step_missing(X, mixture: Mixture) -> tuple[np.ndarray, np.ndarray, np.ndar
     """
     X = check_data_missing(X, allow_empty_columns=True)
     n, d = X.shape
-    mixture = _check_mixture(mixture, d)
+    mixture = check_mixture(mixture, d)
     m = mixture.n_components
     log_joint = np.empty((n, m))
     x_hat = np.empty((n, m, d))
@@ -264,33 +259,14 @@ def m_step_missing(resp, x_hat, cond_cov, *, covariance: str = "full", reg: floa
                          f"got {x_hat.shape} and {cond_cov.shape}")
     kind = check_covariance_kind(covariance)
     reg = check_float(reg, "reg", minimum=0.0)
-    w = np.ones(n) if sample_weight is None else check_sample_weight(sample_weight, n)
-    r = resp * w[:, None]                                                   # (n, m)
-    nk = r.sum(axis=0)
-    dead = np.flatnonzero(nk < COLLAPSE_THRESHOLD)
-    if dead.size:
-        raise ValueError(COLLAPSE_MESSAGE.format(ks=dead.tolist()))
-    weights = nk / nk.sum()
+    w = check_sample_weight(sample_weight, n)
+    fixed_covariances, _ = check_fixed_parts(kind, m, d, fixed_covariances, None)
+    r = resp if w is None else resp * w[:, None]                             # (n, m)
+    nk = check_collapse(r.sum(axis=0))
     means = np.einsum("nk,nkd->kd", r, x_hat) / nk[:, None]
-    diff = x_hat - means[None]                                             # (n, m, d)
+    diff = x_hat - means[None]                                              # (n, m, d)
     scatter = np.einsum("nk,nka,nkb->kab", r, diff, diff) + np.einsum("nk,nkab->kab", r, cond_cov)
-    eye = np.eye(d)
-    if kind == "fixed":
-        if fixed_covariances is None:
-            raise ValueError("covariance='fixed' needs fixed_covariances, the (m, d, d) covariances to keep")
-        cov = as_float_array(fixed_covariances, "fixed_covariances", 3)
-        if cov.shape != (m, d, d):
-            raise ValueError(f"fixed_covariances must have shape ({m}, {d}, {d}), got {cov.shape}")
-        return Mixture(weights, means, cov)
-    if kind == "full":
-        cov = scatter / nk[:, None, None]
-    elif kind == "diag":
-        cov = np.diagonal(scatter, axis1=1, axis2=2)[:, :, None] * eye / nk[:, None, None]
-    elif kind == "spherical":
-        cov = (np.trace(scatter, axis1=1, axis2=2) / (d * nk))[:, None, None] * eye
-    else:  # tied
-        cov = np.broadcast_to(scatter.sum(axis=0) / nk.sum(), (m, d, d))
-    return Mixture(weights, means, cov + reg * eye)
+    return mixture_from_moments(Moments(nk, means, scatter), kind, reg, fixed_covariances=fixed_covariances)
 
 
 # --- the fast path: one pattern of missing features at a time -------------------------------------
@@ -363,12 +339,15 @@ def _normalise(log_joint: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.
 
 
 class _Prepared:
-    """Everything about X that does not change from one EM iteration to the next."""
+    """Everything about X that does not change from one EM iteration to the next.
+
+    Attributes: d; center (d,); X_full (rows with nothing missing) and their
+    weights w_full; blocks, one (rows, obs, mis, centred observed values,
+    weights) per pattern of missing features.
+    """
 
     def __init__(self, X: np.ndarray, sample_weight: np.ndarray | None):
-        n, d = X.shape
-        self.n, self.d = n, d
-        self.w = sample_weight
+        n, self.d = X.shape
         observed = ~np.isnan(X)
         full = np.all(observed, axis=1)
         if full.all():
@@ -380,14 +359,14 @@ class _Prepared:
             self.center = (wt @ filled) / np.maximum(wt @ observed, np.finfo(float).tiny)
         self.X_full = X if full.all() else X[full]
         self.w_full = None if sample_weight is None else sample_weight[full]
-        self.patterns = [p for p in _patterns(X[~full]) if p.obs.size > 0]
         part = X[~full] - self.center
         rows_partial = np.flatnonzero(~full)
-        self.blocks = []                                   # (rows, obs, mis, Xo centred, weights)
-        for p in self.patterns:
-            Xo = part[np.ix_(p.rows, p.obs)]
+        self.blocks = []
+        for p in _patterns(X[~full]):
+            if p.obs.size == 0:
+                continue
             wp = None if sample_weight is None else sample_weight[rows_partial[p.rows]]
-            self.blocks.append((rows_partial[p.rows], p.obs, p.mis, Xo, wp))
+            self.blocks.append((rows_partial[p.rows], p.obs, p.mis, part[np.ix_(p.rows, p.obs)], wp))
 
 
 def _accumulate_missing(prep: _Prepared, mixture: Mixture, diagonal: bool,
@@ -485,7 +464,7 @@ def observed_logpdf(X, mixture: Mixture) -> np.ndarray:
     mixture : Mixture
     """
     X = check_data_missing(X, allow_empty_columns=True)
-    return _posterior_and_fill(X, _check_mixture(mixture, X.shape[1]), False)[1]
+    return _posterior_and_fill(X, check_mixture(mixture, X.shape[1]), False)[1]
 
 
 def observed_loglik(X, mixture: Mixture) -> float:
@@ -499,7 +478,7 @@ def posterior_missing(X, mixture: Mixture) -> np.ndarray:
     A sample with no observed feature gets the weights rho_k.
     """
     X = check_data_missing(X, allow_empty_columns=True)
-    return _posterior_and_fill(X, _check_mixture(mixture, X.shape[1]), False)[0]
+    return _posterior_and_fill(X, check_mixture(mixture, X.shape[1]), False)[0]
 
 
 def impute(X, mixture: Mixture, *, return_std: bool = False):
@@ -527,7 +506,7 @@ def impute(X, mixture: Mixture, *, return_std: bool = False):
     std : array of shape (n, d), only when ``return_std``
     """
     X = check_data_missing(X, allow_empty_columns=True)
-    mixture = _check_mixture(mixture, X.shape[1])
+    mixture = check_mixture(mixture, X.shape[1])
     _, _, filled, var = _posterior_and_fill(X, mixture, bool(return_std))
     return (filled, np.sqrt(var)) if return_std else filled
 
@@ -572,7 +551,7 @@ class MissingEMResult(EMResult):
 def em_missing(X, init: Mixture, *, covariance: str = "full", max_iter: int = 100, tol: float = 1e-6,
                reg: float = 1e-6, min_weight: float | None = None, fix_weights: bool = False,
                sample_weight=None, callback: Callable | None = None, keep_history: bool = True,
-               chunk_size: int | None = None) -> MissingEMResult:
+               chunk_size: int | None = None, prior=None) -> MissingEMResult:
     """Fit a Gaussian mixture by EM to data with missing features (NaN), starting from ``init``.
 
     Each iteration is the E-step of :func:`e_step_missing` (responsibilities
@@ -593,8 +572,9 @@ def em_missing(X, init: Mixture, *, covariance: str = "full", max_iter: int = 10
         them on the complete rows or on :func:`mean_impute` (X).
     covariance : {"full", "diag", "spherical", "tied", "fixed"}; all are supported
         ("fixed" keeps the covariances of ``init``).
-    max_iter, tol, reg, min_weight, fix_weights, sample_weight, callback, keep_history, chunk_size
-        as in :func:`emlib.em`. The stopping rule is the same:
+    max_iter, tol, reg, min_weight, fix_weights, sample_weight, callback, keep_history, chunk_size, prior
+        as in :func:`emlib.em` (a :class:`emlib.Prior` gives MAP-EM: the M-step
+        adds the prior's pseudo-observations to the expected statistics). The stopping rule is the same:
         |l(theta^(t)) - l(theta^(t-1))| / n < tol, with n the number of rows
         of X (the total weight with ``sample_weight``).
 
@@ -615,30 +595,111 @@ def em_missing(X, init: Mixture, *, covariance: str = "full", max_iter: int = 10
     otherwise the estimates are biased.
     """
     X = check_data_missing(X)
-    n, d = X.shape
-    kind, max_iter, tol, reg, min_weight = check_em_arguments(
-        init, d, covariance, max_iter, tol, reg, min_weight, callback, X.shape,
-        init_hint="init_kmeans_pp(mean_impute(X), m, rng)")
-    w = check_sample_weight(sample_weight, n)
     informative = ~np.all(np.isnan(X), axis=1)
-    if w is not None:
-        informative &= w > 0
-    n_info = int(np.count_nonzero(informative))
-    if init.n_components > n_info:
-        raise ValueError(f"init has {init.n_components} components but X has only {n_info} samples with an "
-                         f"observed feature{'' if w is None else ' and a positive weight'}; use m <= {n_info}")
+    args = check_em_arguments(init, X, covariance, max_iter, tol, reg, min_weight, callback, sample_weight,
+                              informative=informative, init_hint="init_kmeans_pp(mean_impute(X), m, rng)",
+                              prior=prior)
+    w = args.sample_weight
+    usable = informative if w is None else informative & (w > 0)
+    rows = slice(None) if usable.all() else np.flatnonzero(usable)
+    prep = _Prepared(X[rows], None if w is None else w[rows])
+    def e_step_pass(mixture):
+        return _accumulate_missing(prep, mixture, args.variances_only, chunk_size)
 
-    n_total = float(n) if w is None else float(w.sum())
-    keep_rows = np.flatnonzero(informative) if not informative.all() else None
-    prep = _Prepared(X if keep_rows is None else X[keep_rows],
-                     w if (w is None or keep_rows is None) else w[keep_rows])
-    variances_only = kind in ("diag", "spherical", "fixed")
+    return fit_gaussian(e_step_pass, init, args, fix_weights=fix_weights, keep_history=keep_history,
+                        make_result=lambda **fit: MissingEMResult(X=X, _weights=w, **fit))
 
-    def one_pass(mix):
-        return _accumulate_missing(prep, mix, variances_only, chunk_size)
 
-    mixture, logliks, history, n_iter, converged = iterate(
-        one_pass, init, covariance=kind, max_iter=max_iter, tol=tol, reg=reg, min_weight=min_weight,
-        fix_weights=fix_weights, n_total=n_total, callback=callback, keep_history=keep_history)
-    return MissingEMResult(mixture=mixture, loglik=logliks, history=history, n_iter=n_iter,
-                           converged=converged, covariance=kind, X=X, _weights=w)
+QUICK_FIXES = ("drop rows", "mean imputation", "EM with missing features")
+"""The ways :func:`fit_with_holes` can fit a mixture to data with holes."""
+
+
+def fit_with_holes(X, m: int, method: str, rng=None, *, n_starts: int = 1, max_iter: int = 500,
+                   tol: float = 1e-6) -> EMResult:
+    """Fit m full-covariance components to X with NaN holes, one of three ways; the best of n_starts starts.
+
+    "drop rows"
+        complete-case analysis: :func:`emlib.em` on the rows with no NaN;
+    "mean imputation"
+        :func:`emlib.em` on X with every NaN replaced by its column's mean (:func:`mean_impute`);
+    "EM with missing features"
+        :func:`em_missing` on X itself.
+
+    Every start is a k-means++ start (:func:`emlib.init_kmeans_pp`) drawn from
+    ``rng`` on the data the method fits (on the mean-imputed table for
+    "EM with missing features", whose initialisers need complete data); the fit
+    with the highest log-likelihood is returned.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, d), NaN where a feature is missing
+    m : int >= 1, the number of components
+    method : one of :data:`QUICK_FIXES`
+    rng : numpy Generator, int seed or None
+    n_starts : int >= 1
+    max_iter : int >= 1, tol : float >= 0, passed to the EM loop
+
+    Returns
+    -------
+    EMResult (a MissingEMResult for "EM with missing features")
+    """
+    from .init import init_kmeans_pp
+    from .em import em
+
+    X = check_data_missing(X)
+    m = check_int(m, "m", minimum=1)
+    n_starts = check_int(n_starts, "n_starts", minimum=1)
+    if method not in QUICK_FIXES:
+        raise ValueError(f"method must be one of {', '.join(map(repr, QUICK_FIXES))}; got {method!r}")
+    rng = check_rng(rng)
+    filled = mean_impute(X)
+    if method == "drop rows":
+        data = X[~np.isnan(X).any(axis=1)]
+        if data.shape[0] < m:
+            raise ValueError(f"X has {data.shape[0]} complete rows, fewer than m = {m}; 'drop rows' cannot fit")
+        start_data, fit_data, fitter = data, data, em
+    elif method == "mean imputation":
+        start_data, fit_data, fitter = filled, filled, em
+    else:
+        start_data, fit_data, fitter = filled, X, em_missing
+    fits = [fitter(fit_data, init_kmeans_pp(start_data, m, rng), max_iter=max_iter, tol=tol, keep_history=False)
+            for _ in range(n_starts)]
+    return max(fits, key=lambda f: f.loglik[-1])
+
+
+def compare_quick_fixes(X, X_full, truth, rng=None, *, n_starts: int = 2, tol: float = 1e-5):
+    """Fit ``truth.n_components`` components to X with holes by each of :data:`QUICK_FIXES`, and score them.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, d), NaN where an entry was deleted
+    X_full : array-like of shape (n, d), the data before deletion (to score the imputations)
+    truth : Mixture, the mixture that generated X_full
+    rng : int seed, Generator or None; every method gets the same seed for its starts
+    n_starts : int >= 1, tol : float >= 0, passed to :func:`fit_with_holes`
+
+    Returns
+    -------
+    scores : dict {method: (mean error, covariance error, imputation RMSE)}, the errors from
+        :func:`emlib.scoring.parameter_errors`, the RMSE over the deleted entries (NaN if none)
+        of the filled table: column means for "mean imputation", :func:`impute` with the fit otherwise
+    fits : dict {method: EMResult}
+    """
+    from .scoring import parameter_errors
+
+    X = check_data_missing(X)
+    X_full = as_float_array(X_full, "X_full", 2)
+    if X_full.shape != X.shape or np.isnan(X_full).any():
+        raise ValueError(f"X_full must be the complete data, of the shape of X {X.shape}, without NaN")
+    if not isinstance(truth, Mixture):
+        raise TypeError(f"truth must be an emlib.Mixture, got {type(truth).__name__}")
+    seed = int(check_rng(rng).integers(2**32))
+    gone = np.isnan(X)
+    scores, fits = {}, {}
+    for method in QUICK_FIXES:
+        fit = fit_with_holes(X, truth.n_components, method, seed, n_starts=n_starts, tol=tol)
+        filled = mean_impute(X) if method == "mean imputation" else impute(X, fit.mixture)
+        rmse = float(np.sqrt(np.mean((filled[gone] - X_full[gone]) ** 2))) if gone.any() else float("nan")
+        scores[method] = (*parameter_errors(fit.mixture, truth), rmse)
+        fits[method] = fit
+    return scores, fits

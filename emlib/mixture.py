@@ -14,7 +14,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import as_float_array, check_data, check_finite, check_int, check_rng
+from ._validation import (
+    as_float_array,
+    check_covariance_kind,
+    check_data,
+    check_finite,
+    check_int,
+    check_rng,
+    check_weights,
+    freeze,
+)
 
 LOG_2PI = np.log(2.0 * np.pi)
 
@@ -40,6 +49,58 @@ def logsumexp_rows(a: np.ndarray) -> np.ndarray:
         return safe + np.log(np.sum(np.exp(a - safe[:, None]), axis=1))
 
 
+def _symmetric(cov: np.ndarray) -> np.ndarray:
+    """(cov + cov^T) / 2, after refusing matrices (m, d, d) that are not symmetric to 1e-8 (relative)."""
+    asym = np.abs(cov - np.swapaxes(cov, 1, 2))
+    scale = np.maximum(np.abs(cov).max(axis=(1, 2)), np.finfo(float).tiny)
+    worst = asym.max(axis=(1, 2)) / scale
+    if np.any(worst > 1e-8):
+        k = int(np.argmax(worst))
+        raise ValueError(f"covariances[{k}] is not symmetric (relative asymmetry {worst[k]:.3g}); "
+                         "expected symmetric positive definite matrices")
+    return 0.5 * (cov + np.swapaxes(cov, 1, 2))
+
+
+def _factor(cov: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cholesky factors L_k (m, d, d), ln det Sigma_k (m,) and precisions Sigma_k^{-1} = L^{-T} L^{-1} (m, d, d)."""
+    m, d, _ = cov.shape
+    try:
+        chol = np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        smallest = [float(np.linalg.eigvalsh(c).min()) for c in cov]
+        bad = [k for k in range(m) if smallest[k] <= 0]
+        raise ValueError(
+            f"covariances must be positive definite; components {bad} are not "
+            f"(smallest eigenvalues {[smallest[k] for k in bad]}). "
+            "If they came from a collapsed component, increase reg or set min_weight to trim it."
+        ) from None
+    diag = np.diagonal(chol, axis1=1, axis2=2)
+    if np.any(diag <= 0) or not np.all(np.isfinite(chol)):
+        raise ValueError("covariances must be positive definite (a Cholesky factor has a zero pivot); "
+                         "increase reg or set min_weight to trim collapsed components")
+    log_det = 2.0 * np.sum(np.log(diag), axis=1)
+    chol_inv = np.linalg.solve(chol, np.broadcast_to(np.eye(d), (m, d, d)))    # L^{-1}
+    prec = np.swapaxes(chol_inv, 1, 2) @ chol_inv                              # Sigma^{-1} = L^{-T} L^{-1}
+    return chol, log_det, 0.5 * (prec + np.swapaxes(prec, 1, 2))
+
+
+def _check_structure(cov: np.ndarray, kind: str) -> None:
+    """Refuse covariances (m, d, d) that the covariance kind does not allow (relative tolerance 1e-10)."""
+    m, d, _ = cov.shape
+    scale = np.maximum(np.abs(cov).max(), np.finfo(float).tiny)
+    diag = np.diagonal(cov, axis1=1, axis2=2)                       # (m, d)
+    off = cov[:, ~np.eye(d, dtype=bool)]
+    if kind in ("diag", "spherical") and off.size and np.abs(off).max() > 1e-10 * scale:
+        raise ValueError(f"covariances must be diagonal for kind={kind!r}, got off-diagonal entries up to "
+                         f"{np.abs(off).max():.3g}; use kind='full' for correlated features")
+    if kind == "spherical" and np.abs(diag - diag[:, :1]).max() > 1e-10 * scale:
+        raise ValueError("covariances must be sigma_k^2 I (equal diagonal entries) for kind='spherical'; "
+                         "use kind='diag' for one variance per feature")
+    if kind == "tied" and np.abs(cov - cov[:1]).max() > 1e-10 * scale:
+        raise ValueError("covariances must be one matrix shared by every component for kind='tied'; "
+                         "use kind='full' for one matrix per component")
+
+
 @dataclass(frozen=True, eq=False)
 class Mixture:
     """A mixture of m Gaussians in d dimensions.
@@ -52,6 +113,14 @@ class Mixture:
         Component means mu_k.
     covariances : array-like of shape (m, d, d)
         Component covariance matrices Sigma_k, symmetric positive definite.
+    kind : {"full", "diag", "spherical", "tied", "fixed"}, default "full"
+        The covariance kind: which covariances the model allows, and so how
+        many free parameters it has (:func:`emlib.n_parameters`, BIC, AIC
+        read it from here). "diag" needs diagonal matrices, "spherical"
+        sigma_k^2 I, "tied" one matrix shared by all components, "full" any;
+        "fixed" means the covariances are known, not estimated (no free
+        covariance parameter). :func:`emlib.em` and :func:`emlib.m_step`
+        return mixtures of the kind they fitted.
 
     Attributes (derived, read-only)
     -------------------------------
@@ -63,17 +132,16 @@ class Mixture:
     weights: np.ndarray
     means: np.ndarray
     covariances: np.ndarray
+    kind: str = "full"
     cholesky: np.ndarray = field(init=False, repr=False)
     log_det: np.ndarray = field(init=False, repr=False)
     precisions: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self):
-        w = as_float_array(self.weights, "weights", 1)
+        w = check_weights(self.weights)
         mu = as_float_array(self.means, "means", 2)
         cov = as_float_array(self.covariances, "covariances", 3)
         m = w.shape[0]
-        if m < 1:
-            raise ValueError("weights must have at least one entry (one component), got shape (0,)")
         if mu.shape[0] != m:
             raise ValueError(f"means must have shape (m, d) with m = {m} (len(weights)), got {mu.shape}")
         d = mu.shape[1]
@@ -81,49 +149,21 @@ class Mixture:
             raise ValueError(f"means must have at least one feature, got shape {mu.shape}")
         if cov.shape != (m, d, d):
             raise ValueError(f"covariances must have shape (m, d, d) = ({m}, {d}, {d}), got {cov.shape}")
-        check_finite(w, "weights")
         check_finite(mu, "means")
         check_finite(cov, "covariances")
-        if np.any(w < 0):
-            raise ValueError(f"weights must be non-negative, got {w}")
-        if abs(w.sum() - 1.0) > 1e-8:
-            raise ValueError(f"weights must sum to 1 (within 1e-8), got sum {w.sum():.12g}")
-        asym = np.abs(cov - np.swapaxes(cov, 1, 2))
-        scale = np.maximum(np.abs(cov).max(axis=(1, 2)), np.finfo(float).tiny)
-        worst = (asym.max(axis=(1, 2)) / scale)
-        if np.any(worst > 1e-8):
-            k = int(np.argmax(worst))
-            raise ValueError(f"covariances[{k}] is not symmetric (relative asymmetry {worst[k]:.3g}); "
-                             "expected symmetric positive definite matrices")
-        cov = 0.5 * (cov + np.swapaxes(cov, 1, 2))
-        try:
-            chol = np.linalg.cholesky(cov)
-        except np.linalg.LinAlgError:
-            bad = [k for k in range(m) if np.linalg.eigvalsh(cov[k]).min() <= 0]
-            raise ValueError(
-                f"covariances must be positive definite; components {bad} are not "
-                f"(smallest eigenvalues {[float(np.linalg.eigvalsh(cov[k]).min()) for k in bad]}). "
-                "If they came from a collapsed component, increase reg or set min_weight to trim it."
-            ) from None
-        diag = np.diagonal(chol, axis1=1, axis2=2)
-        if np.any(diag <= 0) or not np.all(np.isfinite(chol)):
-            raise ValueError("covariances must be positive definite (a Cholesky factor has a zero pivot); "
-                             "increase reg or set min_weight to trim collapsed components")
-        log_det = 2.0 * np.sum(np.log(diag), axis=1)
-        eye = np.broadcast_to(np.eye(d), (m, d, d))
-        chol_inv = np.linalg.solve(chol, eye)                  # L^{-1}
-        prec = np.swapaxes(chol_inv, 1, 2) @ chol_inv          # Sigma^{-1} = L^{-T} L^{-1}
-        prec = 0.5 * (prec + np.swapaxes(prec, 1, 2))
-        for name, value in (("weights", w), ("means", mu), ("covariances", cov), ("cholesky", chol),
-                            ("log_det", log_det), ("precisions", prec)):
-            value = np.array(value, dtype=np.float64, copy=True)
-            value.flags.writeable = False
-            object.__setattr__(self, name, value)
+        cov = _symmetric(cov)
+        _check_structure(cov, check_covariance_kind(self.kind, "kind"))
+        chol, log_det, prec = _factor(cov)
+        freeze(self, weights=w, means=mu, covariances=cov, cholesky=chol, log_det=log_det, precisions=prec)
 
     # --- alternative constructors -------------------------------------------------
     @classmethod
-    def univariate(cls, weights, means, variances) -> "Mixture":
-        """A 1-D mixture from m weights, m means and m variances sigma_k^2 (shapes (m,))."""
+    def univariate(cls, weights, means, variances, kind: str = "full") -> "Mixture":
+        """A 1-D mixture from m weights, m means and m variances sigma_k^2 (shapes (m,)).
+
+        In one dimension "full", "diag" and "spherical" coincide; ``kind`` says
+        which one was fitted ("tied": all variances equal; "fixed": known).
+        """
         w = as_float_array(weights, "weights", 1)
         mu = as_float_array(means, "means", 1)
         var = as_float_array(variances, "variances", 1)
@@ -133,7 +173,7 @@ class Mixture:
         check_finite(var, "variances")
         if np.any(var <= 0):
             raise ValueError(f"variances must be positive, got {var}")
-        return cls(w, mu[:, None], var[:, None, None])
+        return cls(w, mu[:, None], var[:, None, None], kind)
 
     # --- sizes ----------------------------------------------------------------------
     @property
@@ -148,7 +188,7 @@ class Mixture:
 
     def __repr__(self) -> str:
         with np.printoptions(precision=4, suppress=True):
-            return (f"Mixture(m={self.n_components}, d={self.n_features},\n"
+            return (f"Mixture(m={self.n_components}, d={self.n_features}, kind={self.kind!r},\n"
                     f"  weights={self.weights},\n  means={self.means.tolist() if self.n_features > 1 else self.means.ravel()})")
 
     def _check_X(self, X) -> np.ndarray:
@@ -236,8 +276,28 @@ class Mixture:
         return X, z
 
     # --- conveniences -------------------------------------------------------------------
+    def as_kind(self, kind: str) -> "Mixture":
+        """The nearest mixture of the covariance kind ``kind``: a start that belongs to the family.
+
+        full and fixed keep the covariances; diag keeps the diagonal of each
+        Sigma_k; spherical replaces it by its average, sigma_k^2 = trace(Sigma_k) / d;
+        tied shares the weighted average sum_k rho_k Sigma_k (covariances that
+        are already equal are kept as they are). Weights and means are unchanged.
+        """
+        kind = check_covariance_kind(kind, "kind")
+        cov, d = self.covariances, self.n_features
+        if kind in ("diag", "spherical"):
+            var = np.diagonal(cov, axis1=1, axis2=2)                          # (m, d)
+            if kind == "spherical":
+                var = np.repeat(var.mean(axis=1, keepdims=True), d, axis=1)
+            cov = var[:, :, None] * np.eye(d)
+        elif kind == "tied" and np.any(cov != cov[:1]):
+            cov = np.broadcast_to(np.einsum("k,kab->ab", self.weights, cov), cov.shape)
+        return Mixture(self.weights, self.means, cov, kind)
+
     def with_weights(self, weights) -> "Mixture":
-        return Mixture(weights, self.means, self.covariances)
+        """The same components with other weights, shape (m,)."""
+        return Mixture(weights, self.means, self.covariances, self.kind)
 
     def subset(self, keep) -> "Mixture":
         """The mixture restricted to the components in ``keep``, weights renormalised."""
@@ -247,4 +307,4 @@ class Mixture:
         w = self.weights[keep]
         if w.size == 0 or not w.sum() > 0:
             raise ValueError("subset must keep at least one component of positive weight")
-        return Mixture(w / w.sum(), self.means[keep], self.covariances[keep])
+        return Mixture(w / w.sum(), self.means[keep], self.covariances[keep], self.kind)

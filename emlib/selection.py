@@ -9,9 +9,11 @@ Information criteria trade the log-likelihood against the parameter count:
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
-from ._validation import check_covariance_kind, check_data, check_float, check_int
+from ._validation import check_covariance_kind, check_data, check_float, check_int, check_mixture
 from .mixture import Mixture
 
 
@@ -27,8 +29,7 @@ def trim(mixture: Mixture, min_weight: float) -> Mixture:
     -------
     Mixture with the m' <= m components of weight >= min_weight
     """
-    if not isinstance(mixture, Mixture):
-        raise TypeError(f"mixture must be an emlib.Mixture, got {type(mixture).__name__}")
+    check_mixture(mixture)
     min_weight = check_float(min_weight, "min_weight", minimum=0.0)
     if min_weight >= 1:
         raise ValueError(f"min_weight must be < 1, got {min_weight}")
@@ -39,42 +40,70 @@ def trim(mixture: Mixture, min_weight: float) -> Mixture:
     return mixture.subset(keep)
 
 
-def n_parameters(m, d, covariance: str = "full") -> int:
-    """The number of free parameters of a mixture of m Gaussians in d dimensions.
+COVARIANCE_PARAMETERS = {
+    "full": lambda m, d: m * d * (d + 1) // 2,
+    "diag": lambda m, d: m * d,
+    "spherical": lambda m, d: m,
+    "tied": lambda m, d: d * (d + 1) // 2,
+    "fixed": lambda m, d: 0,
+}
+"""The number of free covariance parameters of each kind, for m components in d dimensions."""
+
+
+def n_parameters(model, d: int | None = None, kind: str | None = None) -> int:
+    """The number of free parameters p of a mixture: ``n_parameters(mixture)`` or ``n_parameters(m, d, kind)``.
 
     (m - 1) weights + m d means + the covariance parameters:
-    full m d (d + 1) / 2, diag m d, spherical m, tied d (d + 1) / 2, fixed 0.
-    The same counts as scikit-learn's GaussianMixture.
+    full m d (d + 1) / 2, diag m d, spherical m, tied d (d + 1) / 2, fixed 0
+    (the same counts as scikit-learn's GaussianMixture).
+
+    Parameters
+    ----------
+    model : Mixture, or a fit result with a ``mixture`` (its kind is read from
+        the mixture), or the number of components m
+    d : int, the dimension, only with m
+    kind : {"full", "diag", "spherical", "tied", "fixed"}, only with m (required:
+        a default could silently count the wrong kind)
     """
-    m = check_int(m, "m", minimum=1)
-    d = check_int(d, "d", minimum=1)
-    kind = check_covariance_kind(covariance)
-    cov = {"full": m * d * (d + 1) // 2, "diag": m * d, "spherical": m,
-           "tied": d * (d + 1) // 2, "fixed": 0}[kind]
-    return (m - 1) + m * d + cov
+    counting = d is not None or kind is not None or (isinstance(model, numbers.Integral) and not isinstance(model, bool))
+    if counting:                                    # n_parameters(m, d, kind)
+        m = check_int(model, "m", minimum=1)
+        if d is None or kind is None:
+            raise TypeError("n_parameters(m, d, kind) needs all three; or pass the fitted mixture: n_parameters(mixture)")
+        d = check_int(d, "d", minimum=1)
+        kind = check_covariance_kind(kind, "kind")
+    else:                                           # n_parameters(mixture)
+        mixture = _mixture_of(model)
+        m, d, kind = mixture.n_components, mixture.n_features, mixture.kind
+    return (m - 1) + m * d + COVARIANCE_PARAMETERS[kind](m, d)
 
 
-def _loglik_and_p(X, mixture, covariance):
+def _mixture_of(model) -> Mixture:
+    """A Mixture, or the ``mixture`` of a fit result (EMResult, ...)."""
+    return check_mixture(getattr(model, "mixture", model), name="model",
+                         hint="emlib.em(...), or its .mixture")
+
+
+def _loglik_and_p(X, model):
     X = check_data(X)
-    if not isinstance(mixture, Mixture):
-        raise TypeError(f"mixture must be an emlib.Mixture, got {type(mixture).__name__}")
-    return X.shape[0], mixture.loglik(X), n_parameters(mixture.n_components, mixture.n_features, covariance)
+    mixture = _mixture_of(model)
+    return X.shape[0], mixture.loglik(X), n_parameters(mixture)
 
 
-def bic(X, mixture: Mixture, covariance: str = "full") -> float:
+def bic(X, model) -> float:
     """Bayesian information criterion -2 l(theta) + p ln n (lower is better).
 
     Parameters
     ----------
     X : array-like of shape (n, d)
-    mixture : Mixture
-    covariance : the kind that was fitted (it sets the parameter count p)
+    model : Mixture or a fit result (EMResult); the parameter count p comes
+        from its covariance kind (``mixture.kind``)
     """
-    n, ll, p = _loglik_and_p(X, mixture, covariance)
+    n, ll, p = _loglik_and_p(X, model)
     return -2.0 * ll + p * np.log(n)
 
 
-def aic(X, mixture: Mixture, covariance: str = "full") -> float:
-    """Akaike information criterion -2 l(theta) + 2 p (lower is better)."""
-    n, ll, p = _loglik_and_p(X, mixture, covariance)
+def aic(X, model) -> float:
+    """Akaike information criterion -2 l(theta) + 2 p (lower is better); ``model`` as in :func:`bic`."""
+    n, ll, p = _loglik_and_p(X, model)
     return -2.0 * ll + 2.0 * p

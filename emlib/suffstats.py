@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .mixture import LOG_2PI, Mixture
-from .steps import COLLAPSE_MESSAGE, COLLAPSE_THRESHOLD
+from .steps import Moments, check_collapse
 
 # Rows per chunk are chosen so that one chunk's features and log-densities take
 # about this many bytes (a typical L2 cache).
@@ -61,6 +61,7 @@ class SufficientStatistics:
     loglik : sum_i w_i ln p(x_i | theta), at the parameters of the E-step
     center : (d,) the centring point c
     diagonal : bool
+    log_prior : ln p(theta) at the parameters of the E-step under a prior (MAP-EM), 0 without
     """
 
     nk: np.ndarray
@@ -69,6 +70,59 @@ class SufficientStatistics:
     loglik: float
     center: np.ndarray
     diagonal: bool
+    log_prior: float = 0.0
+
+    @property
+    def objective(self) -> float:
+        """What EM climbs: l(theta), or the log-posterior l(theta) + ln p(theta) under a prior."""
+        return self.loglik + self.log_prior
+
+    def __add__(self, other: "SufficientStatistics") -> "SufficientStatistics":
+        """The statistics of two sets of samples together (same mixture, centre and layout): sums add up."""
+        if self.diagonal != other.diagonal or not np.array_equal(self.center, other.center):
+            raise ValueError("only statistics taken around the same centre with the same layout can be added")
+        return SufficientStatistics(nk=self.nk + other.nk, first=self.first + other.first,
+                                    second=self.second + other.second, loglik=self.loglik + other.loglik,
+                                    center=self.center, diagonal=self.diagonal)
+
+    def second_moments(self) -> np.ndarray:
+        """T_k = sum_i w_i E[z_i^(k)] (x_i - c)(x_i - c)^T, shape (m, d, d) (diagonal when ``diagonal``)."""
+        m, d = self.first.shape
+        if self.diagonal:
+            return self.second[:, :, None] * np.eye(d)
+        out = np.empty((m, d, d))
+        ia, ib = np.triu_indices(d)
+        out[:, ia, ib] = self.second
+        out[:, ib, ia] = self.second
+        return out
+
+    def scatter(self, means: np.ndarray) -> np.ndarray:
+        """S_k = sum_i w_i E[z_i^(k)] (x_i - mu_k)(x_i - mu_k)^T around any means (m, d); shape (m, d, d).
+
+        With F_k the first moments and delta_k = mu_k - c:
+        S_k = T_k - F_k delta_k^T - delta_k F_k^T + N_k delta_k delta_k^T.
+        """
+        delta = means - self.center
+        FD = np.einsum("ka,kb->kab", self.first, delta)
+        return (self.second_moments() - FD - np.swapaxes(FD, 1, 2)
+                + self.nk[:, None, None] * np.einsum("ka,kb->kab", delta, delta))
+
+    def moments(self, keep: np.ndarray | None = None) -> Moments:
+        """N_k, the new means mu_k = c + F_k / N_k and the scatter around them, for the components ``keep``.
+
+        Around its own mean the scatter is S_k = T_k - N_k (mu_k - c)(mu_k - c)^T.
+        A diagonal that cancellation drove below 0 is set to 0.
+        """
+        keep = np.arange(self.nk.size) if keep is None else keep
+        nk = check_collapse(self.nk[keep])
+        mc = self.first[keep] / nk[:, None]                                  # mu_k - c
+        T = self.second_moments()[keep]
+        scatter = T - nk[:, None, None] * np.einsum("ka,kb->kab", mc, mc)
+        diag = np.einsum("kaa->ka", scatter)
+        np.maximum(diag, 0.0, out=diag)
+        if self.diagonal:
+            scatter *= np.eye(mc.shape[1])
+        return Moments(nk, self.center + mc, scatter, diagonal_only=self.diagonal)
 
 
 def _pairs(d: int, diagonal: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -76,11 +130,6 @@ def _pairs(d: int, diagonal: bool) -> tuple[np.ndarray, np.ndarray]:
         idx = np.arange(d)
         return idx, idx
     return np.triu_indices(d)
-
-
-def n_features_of(d: int, diagonal: bool) -> int:
-    """p = 1 + d + q, the length of phi(x)."""
-    return 1 + d + (d if diagonal else d * (d + 1) // 2)
 
 
 def quadratic_features(Xc: np.ndarray, diagonal: bool, out: np.ndarray | None = None) -> np.ndarray:
@@ -150,7 +199,7 @@ def is_diagonal(mixture: Mixture) -> bool:
 _BLAS_CONTROLLER = None
 
 
-def _one_blas_thread():
+def one_blas_thread():
     """A context in which BLAS uses one thread.
 
     The products of a pass are small (m x p times p x chunk); a second BLAS
@@ -173,8 +222,7 @@ def chunk_rows(p: int, m: int, chunk_size: int | None = None) -> int:
 
 
 def accumulate(X: np.ndarray, mixture: Mixture, *, center: np.ndarray, diagonal: bool,
-               sample_weight: np.ndarray | None = None, chunk_size: int | None = None,
-               stats: bool = True) -> SufficientStatistics:
+               sample_weight: np.ndarray | None = None, chunk_size: int | None = None) -> SufficientStatistics:
     """One pass: E-step on every chunk, and the sums the M-step needs.
 
     Parameters
@@ -184,7 +232,6 @@ def accumulate(X: np.ndarray, mixture: Mixture, *, center: np.ndarray, diagonal:
     center : (d,) centring point c
     diagonal : use only squared features (requires diagonal covariances)
     sample_weight : (n,) or None
-    stats : False to compute only the log-likelihood
 
     Returns
     -------
@@ -202,14 +249,14 @@ def accumulate(X: np.ndarray, mixture: Mixture, *, center: np.ndarray, diagonal:
     # runs along long contiguous rows instead of across a tiny last axis.
     phiT_buf = np.empty((p, rows))
     total = np.zeros((m, p))
-    with _one_blas_thread():
-        loglik = _pass(X, WT, center, diagonal, sample_weight, rows, phiT_buf, total, stats)
+    with one_blas_thread():
+        loglik = _pass(X, WT, center, diagonal, sample_weight, rows, phiT_buf, total)
     return SufficientStatistics(nk=total[:, 0].copy(), first=total[:, 1:1 + d].copy(),
                                 second=total[:, 1 + d:].copy(), loglik=loglik,
                                 center=np.asarray(center, dtype=float), diagonal=diagonal)
 
 
-def _pass(X, WT, center, diagonal, sample_weight, rows, phiT_buf, total, stats) -> float:
+def _pass(X, WT, center, diagonal, sample_weight, rows, phiT_buf, total) -> float:
     """The chunk loop of :func:`accumulate`; adds the sums into ``total`` and returns the log-likelihood."""
     n = X.shape[0]
     loglik = 0.0
@@ -237,72 +284,6 @@ def _pass(X, WT, center, diagonal, sample_weight, rows, phiT_buf, total, stats) 
             wc = sample_weight[start:stop]
             loglik += float(wc @ log_px)
             scale = wc / s
-        if stats:
-            L *= scale                                      # w_i E[z_i^(k)], (m, c)
-            total += L @ phiT.T
+        L *= scale                                          # w_i E[z_i^(k)], (m, c)
+        total += L @ phiT.T
     return loglik
-
-
-def _unpack_symmetric(second: np.ndarray, d: int) -> np.ndarray:
-    """(m, d(d+1)/2) upper-triangle entries -> (m, d, d) symmetric matrices."""
-    m = second.shape[0]
-    out = np.zeros((m, d, d))
-    ia, ib = np.triu_indices(d)
-    out[:, ia, ib] = second
-    out[:, ib, ia] = second
-    return out
-
-
-def _variances(second: np.ndarray, d: int, diagonal: bool) -> np.ndarray:
-    if diagonal:
-        return second
-    ia, ib = np.triu_indices(d)
-    return second[:, ia == ib]
-
-
-def mixture_from_stats(st: SufficientStatistics, covariance: str, reg: float, *,
-                       fixed_covariances: np.ndarray | None = None,
-                       fixed_weights: np.ndarray | None = None,
-                       min_weight: float | None = None) -> tuple[Mixture, np.ndarray]:
-    """The M-step from sufficient statistics (same formulas as :func:`emlib.m_step`).
-
-    Returns the new mixture and the indices of the components kept (all of
-    them unless ``min_weight`` trimmed some).
-    """
-    nk, d = st.nk, st.first.shape[1]
-    keep = np.arange(nk.size)
-    if min_weight is not None:
-        keep = np.flatnonzero(nk / nk.sum() >= min_weight)
-        if keep.size == 0:
-            raise ValueError(f"min_weight={min_weight} trimmed every component; use a smaller min_weight")
-    dead = keep[nk[keep] < COLLAPSE_THRESHOLD]
-    if dead.size:
-        raise ValueError(COLLAPSE_MESSAGE.format(ks=dead.tolist()))
-    nk = nk[keep]
-    if fixed_weights is not None:
-        weights = fixed_weights[keep] / fixed_weights[keep].sum()
-    else:
-        weights = nk / nk.sum()
-    mc = st.first[keep] / nk[:, None]                       # centred means
-    means = st.center + mc
-    m = keep.size
-    eye = np.eye(d)
-    if covariance == "fixed":
-        cov = fixed_covariances[keep]
-    elif covariance in ("full", "tied"):
-        if st.diagonal:
-            raise ValueError("internal: full covariances need the full second moments")
-        S = _unpack_symmetric(st.second[keep], d)          # sum_i r_ik (x_i - c)(x_i - c)^T
-        scatter = S - nk[:, None, None] * np.einsum("ka,kb->kab", mc, mc)
-        if covariance == "full":
-            cov = scatter / nk[:, None, None]
-        else:
-            cov = np.broadcast_to(scatter.sum(axis=0) / nk.sum(), (m, d, d))
-        cov = cov + reg * eye
-    else:
-        var = _variances(st.second[keep], d, st.diagonal) / nk[:, None] - mc ** 2
-        var = np.maximum(var, 0.0)
-        if covariance == "spherical":
-            var = np.repeat(var.mean(axis=1, keepdims=True), d, axis=1)
-        cov = (var + reg)[:, :, None] * eye
-    return Mixture(weights, means, cov), keep

@@ -2,11 +2,11 @@ import numpy as np
 import pytest
 from hypothesis import settings
 
+from emlib import Mixture
+
 # Property tests draw the same examples on every run: CI must not be a lottery.
 settings.register_profile("course", derandomize=True, deadline=None, print_blob=True)
 settings.load_profile("course")
-
-from emlib import Mixture
 
 
 def random_mixture(rng, m, d, *, spread=3.0):

@@ -194,7 +194,8 @@ DOOR = {
                              'sample_weight contains 1 NaN or infinite value(s); expected finite numbers.'),
     "em sample_weight negative": (em_with(sample_weight=[-1.0, 3.0, 1.0, 1.0]), ValueError,
                                   'sample_weight must be non-negative'),
-    "em sample_weight zero": (em_with(sample_weight=np.zeros(4)), ValueError, 'sample_weight must have a positive sum'),
+    "em sample_weight zero": (em_with(sample_weight=np.zeros(4)), ValueError,
+                              'sample_weight must have a positive sum; got weights that are all zero'),
     "em m > n": (lambda: emlib.em(X4()[:1], mix2()), ValueError,
                  'init has 2 components but X has only 1 samples; use m <= n'),
     "em m > weighted n": (em_with(sample_weight=[1.0, 0.0, 0.0, 0.0]), ValueError,
@@ -246,12 +247,15 @@ DOOR = {
     "trim min_weight 1": (lambda: emlib.trim(mix2(), 1.0), ValueError, 'min_weight must be < 1, got 1.0'),
     "trim everything": (lambda: emlib.trim(mix2(), 0.75), ValueError,
                         'min_weight=0.75 is above every weight (largest 0.5); nothing would be left'),
-    "n_parameters m": (lambda: emlib.n_parameters(0, 2), ValueError, 'm must be >= 1, got 0'),
-    "n_parameters d": (lambda: emlib.n_parameters(2, 0), ValueError, 'd must be >= 1, got 0'),
-    "n_parameters d float": (lambda: emlib.n_parameters(2, 1.5), TypeError, 'd must be an integer, got float 1.5'),
+    "n_parameters m": (lambda: emlib.n_parameters(0, 2, "full"), ValueError, 'm must be >= 1, got 0'),
+    "n_parameters d": (lambda: emlib.n_parameters(2, 0, "full"), ValueError, 'd must be >= 1, got 0'),
+    "n_parameters d float": (lambda: emlib.n_parameters(2, 1.5, "full"), TypeError, 'd must be an integer, got float 1.5'),
     "n_parameters covariance": (lambda: emlib.n_parameters(2, 2, "round"), ValueError,
-        "covariance must be one of 'full', 'diag', 'spherical', 'tied', 'fixed'; got 'round'"),
-    "bic mixture": (lambda: emlib.bic(X4(), "mixture"), TypeError, 'mixture must be an emlib.Mixture, got str'),
+        "kind must be one of 'full', 'diag', 'spherical', 'tied', 'fixed'; got 'round'"),
+    "n_parameters without a kind": (lambda: emlib.n_parameters(2, 2), TypeError,
+        "n_parameters(m, d, kind) needs all three; or pass the fitted mixture: n_parameters(mixture)"),
+    "bic mixture": (lambda: emlib.bic(X4(), "mixture"), TypeError,
+                    'model must be an emlib.Mixture (e.g. from emlib.em(...), or its .mixture), got str'),
     "aic X": (lambda: emlib.aic(np.full((4, 2), np.nan), mix2()), ValueError,
         'X contains 8 NaN or infinite value(s); expected finite numbers. If NaN marks '
         'missing features, use emlib.em_missing (EM with missing features) or drop the '
@@ -504,7 +508,7 @@ def test_inits_kmeans_and_selection_name_the_bad_argument(p, m, labels, seed):
     call(emlib.init_from_data, ("rng",), X, 1, seed)
     call(emlib.init_from_labels, ("labels", "every class"), X, labels)
     call(emlib.kmeans, ("init_means",), X, labels)
-    call(emlib.n_parameters, ("m",), m, 2)
+    call(emlib.n_parameters, ("m",), m, 2, "full")
     call(emlib.trim, ("min_weight",), mix, m)
     call(mix.sample, ("n",), m, 0)
     call(mix.sample, ("rng",), 2, seed)

@@ -25,7 +25,7 @@ def stub_for(task):
 
 @pytest.mark.parametrize("task", sorted(REGISTRY))
 def test_every_check_passes_its_reference(task):
-    result = REGISTRY[task].evaluate(REGISTRY[task].reference)
+    result = REGISTRY[task].evaluate(_feedback.spec(task).reference)
     assert result.passed, result.message
 
 
@@ -187,7 +187,7 @@ def test_common_mistakes_get_specific_hints():
     assert "mean over the samples" in checks.check_mixture_loglik.evaluate(loglik_mean).message
 
     def fit_unbiased(X, labels):
-        w, mu, _ = checks.check_fit_clustering.reference(X, labels)
+        w, mu, _ = _feedback.spec('fit_clustering').reference(X, labels)
         cov = np.array([np.cov(X[labels == k].T).reshape(X.shape[1], X.shape[1]) for k in range(len(w))])
         return w, mu, cov
     assert "n_k - 1" in checks.check_fit_clustering.evaluate(fit_unbiased).message
@@ -203,7 +203,7 @@ def test_common_mistakes_get_specific_hints():
 
 def test_a_sampler_that_ignores_its_rng_is_caught():
     def sample_mixture(weights, means, covariances, n, rng):
-        return checks.check_sample_mixture.reference(weights, means, covariances, n, np.random.default_rng())
+        return _feedback.spec('sample_mixture').reference(weights, means, covariances, n, np.random.default_rng())
     result = checks.check_sample_mixture.evaluate(sample_mixture)
     assert "rng" in result.message and not result.passed
 
@@ -227,13 +227,13 @@ def test_match_components_recovers_a_permutation(rng):
 
 def test_components_in_another_order_pass():
     def fit_clustering(X, labels):
-        w, mu, cov = checks.check_fit_clustering.reference(X, labels)
+        w, mu, cov = _feedback.spec('fit_clustering').reference(X, labels)
         order = np.arange(len(w))[::-1]
         return w[order], mu[order], cov[order]
     assert checks.check_fit_clustering.evaluate(fit_clustering).passed
 
     def kmeans(X, init_means, max_iter):
-        means, labels = checks.check_kmeans.reference(X, init_means, max_iter)
+        means, labels = _feedback.spec('kmeans').reference(X, init_means, max_iter)
         order = np.array([2, 0, 1])
         return means[order], np.argsort(order)[labels]
     assert checks.check_kmeans.evaluate(kmeans).passed
@@ -263,7 +263,7 @@ def test_two_checks_for_one_task_in_different_modules_are_refused():
         def body(fn):
             return None
         body.__module__ = "emlib.course.checks.somewhere_else"
-        _feedback.check("e_step", reference=chk.reference)(body)
+        _feedback.check("e_step", reference=_feedback.spec("e_step").reference)(body)
     assert checks.registry()["e_step"] is chk
 
 
@@ -288,3 +288,65 @@ def test_a_new_topic_module_is_discovered_without_editing_the_package(tmp_path, 
             delattr(checks, "check_zz_double")
         if hasattr(checks, "zz_demo_topic"):
             delattr(checks, "zz_demo_topic")
+
+
+# --- hints for the common mistakes that used to get only "values are off" ------------------------
+
+def test_a_covariance_divided_by_n_k_minus_one_is_named():
+    def update_covariances(X, resp, means):
+        nk = resp.sum(axis=0)
+        diff = X[:, None, :] - means[None]
+        return np.einsum("nk,nka,nkb->kab", resp, diff, diff) / (nk - 1)[:, None, None]
+    result = checks.check_update_covariances.evaluate(update_covariances)
+    assert not result.passed and "You divided by N_k - 1" in result.message
+
+
+def test_np_cov_with_its_default_is_named():
+    def update_covariances(X, resp, means):
+        return np.stack([np.cov(X.T, aweights=resp[:, k]).reshape(X.shape[1], X.shape[1])
+                         for k in range(resp.shape[1])])
+    result = checks.check_update_covariances.evaluate(update_covariances)
+    assert not result.passed and "np.cov" in result.message and "bias=True" in result.message
+
+
+def test_an_e_step_without_the_weights_is_named():
+    def e_step(X, mixture):
+        a = mixture.component_logpdf(X)                       # rho_k left out
+        top = a.max(axis=1, keepdims=True)
+        log_px = top[:, 0] + np.log(np.exp(a - top).sum(axis=1))
+        return np.exp(a - log_px[:, None]), float(log_px.sum())
+    result = checks.check_e_step.evaluate(e_step)
+    assert not result.passed and "The weights rho_k are missing" in result.message
+
+
+def test_a_soft_assignment_with_the_wrong_sign_is_named_without_giving_the_answer():
+    def soft_assign(X, means, sigma):
+        a = ((X[:, None, :] - means[None]) ** 2).sum(-1) / (2 * sigma ** 2)     # + instead of -
+        e = np.exp(a - a.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+    result = checks.check_soft_assign.evaluate(soft_assign)
+    assert not result.passed and "sign of the exponent is flipped" in result.message
+    assert "def soft_assign" not in result.message and "a.max" not in result.message
+
+
+def test_every_hint_also_fires_on_the_hidden_grading_cases():
+    rng = np.random.default_rng(5)
+
+    def update_covariances(X, resp, means):
+        nk = resp.sum(axis=0)
+        diff = X[:, None, :] - means[None]
+        return np.einsum("nk,nka,nkb->kab", resp, diff, diff) / (nk - 1)[:, None, None]
+    hidden = _feedback.spec("update_covariances").hidden(rng)
+    assert "N_k - 1" in checks.check_update_covariances.evaluate(update_covariances, hidden).message
+
+
+def test_hints_are_chosen_by_a_cases_tags_never_by_words_in_its_label():
+    import inspect
+    from emlib.course.checks import _feedback, estep, likelihood, missing
+
+    assert not _feedback.Case("a point far from every mean", X=1).probes("far")
+    assert _feedback.Case("anything", tags=("far",), X=1).probes("far")
+    for module in (estep, likelihood, missing):
+        assert "in case.label" not in inspect.getsource(module)
+    far = [c for c in estep.E_CASES if "far" in c.label]
+    assert far and all(c.probes("far") for c in far)

@@ -6,7 +6,8 @@ from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from emlib import Mixture, e_step, em, init_from_data, init_kmeans_pp, m_step
 from emlib.datasets import annulus, old_faithful, three_gaussians
-from emlib.suffstats import accumulate, mixture_from_stats
+from emlib.steps import mixture_from_moments, moments
+from emlib.suffstats import accumulate
 from conftest import BAD_EM_ARGUMENTS, random_mixture, sklearn_covariances, sklearn_precisions
 
 KINDS = ["full", "diag", "spherical", "tied"]
@@ -44,12 +45,16 @@ def test_fast_path_agrees_with_the_formulas(kind, offset, rng):
     resp, ll = e_step(X, mix)
     ref = m_step(X, resp, covariance=kind, reg=1e-6)
     st_ = accumulate(X, mix, center=X.mean(axis=0), diagonal=kind in ("diag", "spherical"), chunk_size=333)
-    fast, keep = mixture_from_stats(st_, kind, 1e-6)
-    assert keep.size == 3
+    fast = mixture_from_moments(st_.moments(), kind, 1e-6)
+    assert fast.kind == ref.kind == kind
     np.testing.assert_allclose(st_.loglik, ll, rtol=1e-11)
     np.testing.assert_allclose(fast.weights, ref.weights, rtol=1e-11)
     np.testing.assert_allclose(fast.means, ref.means, rtol=1e-12, atol=1e-9)
     np.testing.assert_allclose(fast.covariances, ref.covariances, rtol=1e-8, atol=1e-9)
+    slow = moments(X, resp)
+    np.testing.assert_allclose(st_.moments().nk, slow.nk, rtol=1e-11)
+    if kind in ("full", "tied"):                 # the fast pass keeps the whole scatter S_k for these
+        np.testing.assert_allclose(st_.moments().scatter, slow.scatter, rtol=1e-8, atol=1e-6)
 
 
 def test_em_equals_the_readable_loop(rng):
@@ -180,6 +185,35 @@ def test_init_must_be_a_mixture_with_matching_features(rng):
         em(X[:2], init_from_data(X, 3, rng))
 
 
+# --- one loop for every EM-style algorithm -------------------------------------------------------
+def test_iterate_runs_the_slide_loop_for_any_pair_of_steps():
+    """A toy 'EM' on numbers: the E-step reports theta, the M-step halves the distance to 10."""
+    from emlib.em import Halt, iterate
+
+    seen = []
+    run = iterate(lambda th: {"loglik": -abs(10 - th), "theta": th}, lambda ev: (ev["theta"] + 10) / 2, 0.0,
+                  max_iter=50, converged=lambda before, now: before is not None and abs(now["loglik"] - before["loglik"]) < 1e-3,
+                  record=lambda ev: ev["loglik"], callback=lambda t, th, ev: seen.append(t))
+    assert run.converged and run.n_iter == len(run.records) - 1 == len(run.history) - 1
+    assert seen == list(range(run.n_iter + 1))
+    assert np.all(np.diff(run.records) > 0) and run.theta == run.history[-1]
+
+    def m_step(ev):
+        if ev["theta"] > 5:
+            raise Halt("diverged")
+        return ev["theta"] + 2
+    halted = iterate(lambda th: {"theta": th}, m_step, 0.0, max_iter=10, converged=lambda a, b: False)
+    assert halted.halted == "diverged" and halted.theta == 6.0 and halted.n_iter == 3 and not halted.converged
+
+
+def test_em_result_mixture_has_the_kind_that_was_fitted(rng):
+    X, _ = three_gaussians(300, rng)
+    for kind in ("full", "diag", "spherical", "tied"):
+        assert em(X, init_kmeans_pp(X, 3, rng), covariance=kind, max_iter=5).mixture.kind == kind
+    fixed = em(X, init_kmeans_pp(X, 3, rng), covariance="fixed", max_iter=5)
+    assert fixed.mixture.kind == "fixed"
+
+
 def two_far_clusters():
     """Six points near 0 and two near 100: with unit variances every responsibility is exactly 0 or 1
     (e^-4900 underflows), so the M-step's weights are exactly 6/8 and 2/8."""
@@ -253,7 +287,7 @@ def test_result_repr_names_the_run(rng):
 @pytest.mark.parametrize("diagonal", [False, True])
 def test_quadratic_features_are_one_x_and_the_products_of_the_upper_triangle(diagonal, rng):
     """phi(x) = [1, x_1..x_d, x_a x_b for a <= b] (numpy's triu order), or [1, x, x_a^2] when diagonal."""
-    from emlib.suffstats import n_features_of, quadratic_features
+    from emlib.suffstats import quadratic_features
     Xc = rng.normal(size=(7, 3))
     pairs = [(a, a) for a in range(3)] if diagonal else [(a, b) for a in range(3) for b in range(a, 3)]
     expected = np.c_[np.ones(7), Xc, np.stack([Xc[:, a] * Xc[:, b] for a, b in pairs], axis=1)]
@@ -261,9 +295,7 @@ def test_quadratic_features_are_one_x_and_the_products_of_the_upper_triangle(dia
     out = np.full((9, expected.shape[1]), np.nan)
     np.testing.assert_array_equal(quadratic_features(Xc, diagonal, out=out), expected)
     np.testing.assert_array_equal(out[:7], expected)
-    assert n_features_of(3, diagonal) == expected.shape[1] == (7 if diagonal else 10)
-    assert isinstance(n_features_of(3, diagonal), int)
-    assert n_features_of(1, diagonal) == 3
+    assert expected.shape[1] == (7 if diagonal else 10)
 
 
 def test_defaults_are_the_documented_ones():

@@ -4,14 +4,11 @@ import pytest
 from emlib.apps.features import (
     block_mean,
     blobworld_features,
-    confusion_counts,
     feature_matrix,
     flow_vectors,
     image_gradient,
     local_mean,
     local_variance,
-    match_to_regions,
-    matched_accuracy,
     pixel_positions,
     rgb_to_lab,
     standardize,
@@ -228,44 +225,6 @@ def test_standardize_gives_zero_mean_unit_spread_and_keeps_constants_finite(rng)
     np.testing.assert_allclose(Z.mean(axis=0), 0.0, atol=1e-12)
     np.testing.assert_allclose(Z[:, 0].std(), 1.0)
     np.testing.assert_allclose(Z[:, 1], 0.0)
-
-
-# --- scoring ------------------------------------------------------------------------------------
-def test_matched_accuracy_ignores_the_names_of_the_labels():
-    truth = np.array([0, 0, 1, 1, 2, 2])
-    assert matched_accuracy(truth, np.array([2, 2, 0, 0, 1, 1])) == 1.0
-    assert matched_accuracy(truth, np.array([2, 2, 0, 1, 1, 1])) == pytest.approx(5 / 6)
-
-
-def test_matched_accuracy_solves_the_assignment_not_a_greedy_pick():
-    truth = np.array([0] * 6 + [1] * 6)
-    pred = np.array([0, 0, 0, 0, 1, 1] + [0, 0, 0, 0, 0, 1])
-    C = confusion_counts(truth, pred)
-    np.testing.assert_array_equal(C, [[4, 2], [5, 1]])
-    # Greedy: true 0 takes its most common label 0 (4 right), true 1 is left with label 1 (1 right): 5/12.
-    # The best one-to-one matching, 0 -> 1 and 1 -> 0, gets 2 + 5 = 7 right.
-    assert matched_accuracy(truth, pred) == pytest.approx(7 / 12)
-
-
-def test_match_to_regions_pairs_labels_one_to_one_and_marks_the_errors():
-    truth = np.array([0, 0, 0, 1, 1, 1])
-    pred = np.array([1, 1, 2, 0, 0, 2])
-    region = match_to_regions(truth, pred)
-    np.testing.assert_array_equal(region, [1, 0, -1])            # label 2 is left unpaired
-    np.testing.assert_array_equal(region[pred] != truth, [0, 0, 1, 0, 0, 1])
-
-
-def test_extra_predicted_labels_count_as_errors():
-    truth = np.array([0, 0, 0, 1, 1, 1])
-    pred = np.array([0, 0, 2, 1, 1, 3])
-    assert matched_accuracy(truth, pred) == pytest.approx(4 / 6)
-
-
-def test_matched_accuracy_rejects_mismatched_or_non_integer_labels():
-    with pytest.raises(ValueError, match="same shape"):
-        matched_accuracy(np.zeros(3, int), np.zeros(4, int))
-    with pytest.raises(TypeError, match="pred_labels must hold integer labels"):
-        matched_accuracy(np.zeros(3, int), np.zeros(3))
 
 
 # --- images with known regions ------------------------------------------------------------------

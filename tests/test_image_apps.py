@@ -20,12 +20,12 @@ from sklearn.mixture import GaussianMixture                # noqa: E402
 from threadpoolctl import threadpool_limits                # noqa: E402  (installed with scikit-learn)
 
 import emlib                                               # noqa: E402
+from emlib.scoring import matched_accuracy                 # noqa: E402
 from emlib.apps.features import (                               # noqa: E402
     block_mean,
     blobworld_features,
     feature_matrix,
     flow_vectors,
-    matched_accuracy,
     pixel_positions,
     standardize,
     texture_features,
@@ -67,20 +67,20 @@ def mosaic_problem():
 
 def test_texture_mosaic_accuracy_stays_at_the_notebook_value(mosaic_problem):
     Z, _, truth, _, best = mosaic_problem
-    assert matched_accuracy(truth, best.mixture.classify(Z)) >= MOSAIC_ACCURACY - MARGIN
+    assert matched_accuracy(best.mixture.classify(Z), truth) >= MOSAIC_ACCURACY - MARGIN
 
 
 def test_emlib_segments_the_mosaic_no_worse_than_sklearn(mosaic_problem):
     Z, Z_fit, truth, start, best = mosaic_problem
-    acc = matched_accuracy(truth, best.mixture.classify(Z))
+    acc = matched_accuracy(best.mixture.classify(Z), truth)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         same = GaussianMixture(3, covariance_type="full", weights_init=start.weights, means_init=start.means,
                                precisions_init=start.precisions, tol=1e-8, max_iter=1000, reg_covar=1e-6).fit(Z_fit)
         own = GaussianMixture(3, covariance_type="full", n_init=5, tol=1e-8, max_iter=1000, reg_covar=1e-6,
                               random_state=14).fit(Z_fit)
-    assert acc >= matched_accuracy(truth, same.predict(Z)) - SAME
-    assert acc >= matched_accuracy(truth, own.predict(Z)) - SAME
+    assert acc >= matched_accuracy(same.predict(Z), truth) - SAME
+    assert acc >= matched_accuracy(own.predict(Z), truth) - SAME
     assert best.mixture.logpdf(Z_fit).mean() >= max(same.score(Z_fit), own.score(Z_fit)) - 1e-6
 
 
@@ -105,7 +105,7 @@ def motion_problem():
 
 def test_flow_vector_mixture_accuracy_stays_at_the_notebook_value(motion_problem):
     F, truth, gmm, _ = motion_problem
-    assert matched_accuracy(truth, gmm.predict(F)) >= FLOW_GMM_ACCURACY - MARGIN
+    assert matched_accuracy(gmm.predict(F), truth) >= FLOW_GMM_ACCURACY - MARGIN
 
 
 def test_emlib_segments_flow_vectors_no_worse_than_sklearn(motion_problem):
@@ -113,16 +113,16 @@ def test_emlib_segments_flow_vectors_no_worse_than_sklearn(motion_problem):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sk = GaussianMixture(2, covariance_type="full", n_init=5, tol=1e-8, max_iter=1000, reg_covar=1e-6, random_state=15).fit(F)
-    assert matched_accuracy(truth, gmm.predict(F)) >= matched_accuracy(truth, sk.predict(F)) - SAME
+    assert matched_accuracy(gmm.predict(F), truth) >= matched_accuracy(sk.predict(F), truth) - SAME
     assert gmm.score(F) >= sk.score(F) - 1e-6
 
 
 def test_affine_layers_reach_the_notebook_accuracy_and_beat_flow_vectors(motion_problem):
     F, truth, gmm, shape = motion_problem
     result = em_motion(F, affine_design(pixel_positions(shape)), gmm.predict_proba(F), tol=1e-6, max_iter=200)
-    acc = matched_accuracy(truth, result.labels)
+    acc = matched_accuracy(result.labels, truth)
     assert acc >= AFFINE_ACCURACY - MARGIN
-    assert acc > matched_accuracy(truth, gmm.predict(F)) + 0.2
+    assert acc > matched_accuracy(gmm.predict(F), truth) + 0.2
     assert np.all(np.diff(result.loglik) >= -1e-6)
 
 

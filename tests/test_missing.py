@@ -379,8 +379,8 @@ MISSING_CHECKS = ["conditional_gaussian", "e_step_row", "impute", "m_step_missin
 
 @pytest.mark.parametrize("task", MISSING_CHECKS)
 def test_exercise_check_passes_its_reference(task):
-    from emlib.course.checks import get_check
-    result = get_check(task).evaluate(get_check(task).reference)
+    from emlib.course.checks import _feedback, get_check
+    result = get_check(task).evaluate(_feedback.spec(task).reference)
     assert result.passed, result.message
 
 
@@ -427,6 +427,51 @@ def test_exercise_checks_name_the_usual_mistakes():
                                ("e_step_row", e_step_row_without_log_space, "log space")]:
         result = get_check(task).evaluate(wrong)
         assert not result.passed and words in result.message, result.message
+
+
+def test_fit_with_holes_fits_the_three_ways_and_only_em_uses_the_incomplete_rows():
+    from emlib.missing import QUICK_FIXES, fit_with_holes
+
+    truth = Mixture([0.5, 0.5], [[0.0, 0.0], [6.0, 6.0]], np.stack([np.eye(2)] * 2))
+    X, _ = truth.sample(400, np.random.default_rng(0))
+    X[:100, 1] = np.nan                                    # the first 100 rows lose feature 2
+    fits = {method: fit_with_holes(X, 2, method, 1, n_starts=2) for method in QUICK_FIXES}
+    assert fits["drop rows"].X.shape == (300, 2)           # complete-case analysis: 300 rows left
+    assert not np.isnan(fits["mean imputation"].X).any()
+    assert np.isnan(fits["EM with missing features"].X).sum() == 100
+    for fit in fits.values():
+        assert np.allclose(np.sort(fit.mixture.means[:, 0]), [0.0, 6.0], atol=0.4)
+
+
+def test_fit_with_holes_refuses_an_unknown_method_and_too_few_complete_rows():
+    from emlib.missing import fit_with_holes
+
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    with pytest.raises(ValueError, match="method must be one of"):
+        fit_with_holes(X, 2, "median imputation")
+    X[1:, 0] = np.nan
+    with pytest.raises(ValueError, match="1 complete rows, fewer than m = 2"):
+        fit_with_holes(X, 2, "drop rows")
+
+
+def test_compare_quick_fixes_scores_each_method_against_the_truth():
+    from emlib.missing import QUICK_FIXES, compare_quick_fixes
+
+    truth = Mixture([0.5, 0.5], [[0.0, 0.0], [6.0, 6.0]], np.stack([np.eye(2)] * 2))
+    full, _ = truth.sample(300, np.random.default_rng(2))
+    X = full.copy()
+    X[:60, 1] = np.nan
+    scores, fits = compare_quick_fixes(X, full, truth, 0)
+    assert list(scores) == list(QUICK_FIXES) == list(fits)
+    rmse_mean = np.sqrt(np.mean((np.nanmean(X[:, 1]) - full[:60, 1]) ** 2))
+    assert scores["mean imputation"][2] == pytest.approx(rmse_mean)          # column means fill the holes
+    assert scores["EM with missing features"][2] < scores["mean imputation"][2]
+    assert scores["drop rows"][0] < 0.5 and scores["EM with missing features"][0] < 0.5
+    assert scores["mean imputation"][0] > scores["EM with missing features"][0]
+    no_holes, _ = compare_quick_fixes(full, full, truth, 0)
+    assert np.isnan(no_holes["drop rows"][2])
+    with pytest.raises(ValueError, match="X_full must be the complete data"):
+        compare_quick_fixes(X, full[:10], truth)
 
 
 def test_a_row_with_nothing_observed_adds_nothing_to_the_loglik_and_warns_of_nothing(rng):

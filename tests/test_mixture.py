@@ -104,13 +104,44 @@ def test_wrong_feature_count_is_refused(rng):
         mix.logpdf(np.full((2, 3), np.nan))
 
 
+# --- the covariance kind is part of the model ----------------------------------------------------
+def test_a_mixture_knows_its_kind_and_refuses_covariances_outside_it():
+    eye = np.eye(2)
+    full = np.array([[[2.0, 0.5], [0.5, 1.0]], [[1.0, 0.0], [0.0, 3.0]]])
+    assert Mixture([0.5, 0.5], np.zeros((2, 2)), full).kind == "full"
+    with pytest.raises(ValueError, match="diagonal for kind='diag'"):
+        Mixture([0.5, 0.5], np.zeros((2, 2)), full, "diag")
+    with pytest.raises(ValueError, match="kind='spherical'"):
+        Mixture([0.5, 0.5], np.zeros((2, 2)), np.stack([eye, np.diag([1.0, 2.0])]), "spherical")
+    with pytest.raises(ValueError, match="kind='tied'"):
+        Mixture([0.5, 0.5], np.zeros((2, 2)), np.stack([eye, 2 * eye]), "tied")
+    with pytest.raises(ValueError, match="kind must be one of"):
+        Mixture([1.0], np.zeros((1, 2)), eye[None], "banana")
+    assert Mixture([0.5, 0.5], np.zeros((2, 2)), np.stack([eye, 2 * eye]), "spherical").kind == "spherical"
+
+
+@pytest.mark.parametrize("kind", ["full", "diag", "spherical", "tied", "fixed"])
+def test_as_kind_projects_onto_the_family_and_keeps_members_unchanged(kind):
+    cov = np.array([[[2.0, 0.5], [0.5, 1.0]], [[1.0, -0.2], [-0.2, 3.0]]])
+    mix = Mixture([0.25, 0.75], [[0.0, 0.0], [1.0, 1.0]], cov)
+    proj = mix.as_kind(kind)
+    assert proj.kind == kind
+    np.testing.assert_array_equal(proj.means, mix.means)
+    expected = {"full": cov, "fixed": cov,
+                "diag": np.array([np.diag([2.0, 1.0]), np.diag([1.0, 3.0])]),
+                "spherical": np.array([1.5 * np.eye(2), 2.0 * np.eye(2)]),
+                "tied": np.broadcast_to(0.25 * cov[0] + 0.75 * cov[1], cov.shape)}[kind]
+    np.testing.assert_allclose(proj.covariances, expected, rtol=1e-14)
+    np.testing.assert_array_equal(proj.as_kind(kind).covariances, proj.covariances)
+
+
 def test_repr_shows_the_sizes_weights_and_means():
     mix = Mixture([0.25, 0.75], [[0.0, 1.0], [2.5, -1.0]], [np.eye(2), np.eye(2)])
     text = repr(mix)
-    assert text.startswith("Mixture(m=2, d=2,\n")
+    assert text.startswith("Mixture(m=2, d=2, kind='full',\n")
     assert "weights=[0.25 0.75]" in text and "means=[[0.0, 1.0], [2.5, -1.0]]" in text
     one_d = repr(Mixture.univariate([0.25, 0.75], [0.123456, 2.0], [1.0, 2.0]))
-    assert one_d.startswith("Mixture(m=2, d=1,\n") and "means=[0.1235 2.    ]" in one_d   # 4 decimals
+    assert one_d.startswith("Mixture(m=2, d=1, kind='full',\n") and "means=[0.1235 2.    ]" in one_d   # 4 decimals
     tiny = repr(Mixture([1e-5, 1 - 1e-5], [[0.0], [1.0]], np.ones((2, 1, 1))))
     assert "weights=[0. 1.]" in tiny                                  # no scientific notation
 

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from emlib.apps.features import matched_accuracy, pixel_positions
+from emlib.apps.features import pixel_positions
+from emlib.scoring import matched_accuracy
 from emlib.apps.motion import (
     AffineMotionMixture,
     affine_design,

@@ -1,17 +1,15 @@
-import itertools
 
 import numpy as np
 import pytest
 
 from emlib import Mixture, e_step, em
+from emlib.scoring import overlap_counts
 from emlib.apps.segmentation import (
     dice,
     histogram_em,
-    match_labels,
     mean_field_e_step,
     mrf_em,
     neighbour_sum,
-    overlap_counts,
     sort_by_mean,
     to_grid,
     value_counts,
@@ -63,37 +61,6 @@ def test_dice_refuses_mismatched_shapes_negative_and_float_labels():
         dice([0.0, 1.0], [0, 1])
     with pytest.raises(ValueError, match="n_classes"):
         dice([0, 3], [0, 1], n_classes=2)
-
-
-def test_overlap_counts_equal_a_double_loop():
-    rng = np.random.default_rng(1)
-    a = rng.integers(0, 4, 200)
-    b = rng.integers(0, 3, 200)
-    C = overlap_counts(a, b)
-    assert C.shape == (4, 3) and C.sum() == 200
-    for k, j in itertools.product(range(4), range(3)):
-        assert C[k, j] == np.sum((a == k) & (b == j))
-
-
-# --- matching -------------------------------------------------------------------------------------
-def test_match_labels_undoes_a_permutation_of_the_components():
-    rng = np.random.default_rng(2)
-    truth = rng.integers(0, 4, 500)
-    perm = np.array([2, 0, 3, 1])                     # component perm[j] stands for class j
-    labels = perm[truth]
-    noisy = labels.copy()
-    noisy[:40] = rng.integers(0, 4, 40)
-    mapping = match_labels(noisy, truth)
-    np.testing.assert_array_equal(mapping[perm], np.arange(4))
-    assert np.mean(mapping[noisy] == truth) > 0.9
-
-
-def test_match_labels_many_to_one_merges_components_of_one_class():
-    truth = np.array([0, 0, 0, 0, 1, 1, 1, 1])
-    labels = np.array([0, 0, 2, 2, 1, 1, 1, 3])       # class 0 split into components 0 and 2
-    np.testing.assert_array_equal(match_labels(labels, truth, many_to_one=True), [0, 1, 0, 1])
-    with pytest.raises(ValueError, match="many_to_one=True"):
-        match_labels(labels, truth)
 
 
 def test_sort_by_mean_orders_components_and_keeps_the_mixture():
@@ -280,8 +247,8 @@ def test_mrf_em_calls_back_and_can_skip_history():
     seen = []
     result = mrf_em(image[mask], mask, init, max_iter=3, tol=0, keep_history=False,
                     callback=lambda t, mix, resp: seen.append((t, resp.shape)))
-    assert seen == [(1, (1600, 2)), (2, (1600, 2)), (3, (1600, 2))]
-    assert result.history == () and result.changes.shape == (3,)
+    assert seen == [(0, (1600, 2)), (1, (1600, 2)), (2, (1600, 2)), (3, (1600, 2))]   # t = 0 too, as in em
+    assert result.history == () and result.changes.shape == (4,)      # one change per E-step, t = 0..3
 
 
 def test_mrf_em_refuses_bad_input_with_a_named_argument():
@@ -314,3 +281,20 @@ def test_weighted_dice_of_a_histogram_equals_dice_of_the_samples():
     np.testing.assert_allclose(got, dice(labels_of_values[index], z, 3), rtol=1e-12)
     with pytest.raises(ValueError, match="sample_weight"):
         dice([0, 1], [0, 1], sample_weight=[1.0, -1.0])
+
+
+def test_mean_field_e_step_is_rho_times_gaussian_times_the_potts_factor():
+    # notebook 13b's formula, exactly: E[z_i^(k)] proportional to rho_k N(x_i | mu_k, s_k^2) exp(beta sum_j E[z_j^(k)])
+    mask = np.ones((1, 3), dtype=bool)
+    mix = Mixture.univariate([0.2, 0.8], [0.0, 1.0], [0.5, 0.5])
+    x = np.array([0.1, 0.5, 0.9])
+    resp = np.array([[0.9, 0.1], [0.3, 0.7], [0.6, 0.4]])
+    beta = 0.7
+    neighbour_sums = np.array([resp[1], resp[0] + resp[2], resp[1]])
+    score = np.log(mix.weights) + np.column_stack([
+        -0.5 * (x - mu) ** 2 / var - 0.5 * np.log(2 * np.pi * var)
+        for mu, var in zip(mix.means[:, 0], mix.covariances[:, 0, 0])]) + beta * neighbour_sums
+    expected = np.exp(score - score.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    got = mean_field_e_step(mix.weighted_logpdf(x), resp, mask, beta=beta)
+    np.testing.assert_allclose(got, expected, rtol=1e-12)

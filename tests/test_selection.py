@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from emlib import Mixture, aic, bic, em, init_kmeans_pp, n_parameters, trim
-from emlib.datasets import three_gaussians
+from emlib.datasets import old_faithful, three_gaussians
 from conftest import sklearn_covariances
 
 KINDS = ["full", "diag", "spherical", "tied"]
@@ -26,9 +26,31 @@ def test_bic_and_aic_match_sklearn_on_the_same_fit(kind, rng):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         gm = GaussianMixture(3, covariance_type=kind, random_state=0).fit(X)
-    mix = Mixture(gm.weights_, gm.means_, sklearn_covariances(gm, kind, 3, 2))
-    np.testing.assert_allclose(bic(X, mix, kind), gm.bic(X), rtol=1e-10)
-    np.testing.assert_allclose(aic(X, mix, kind), gm.aic(X), rtol=1e-10)
+    mix = Mixture(gm.weights_, gm.means_, sklearn_covariances(gm, kind, 3, 2), kind)
+    np.testing.assert_allclose(bic(X, mix), gm.bic(X), rtol=1e-10)
+    np.testing.assert_allclose(aic(X, mix), gm.aic(X), rtol=1e-10)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_bic_counts_the_parameters_of_the_kind_that_was_fitted(kind):
+    """The bug this guards against: a tied fit scored as if it were full (Old Faithful, m = 3)."""
+    X = old_faithful()
+    result = em(X, init_kmeans_pp(X, 3, rng=0), covariance=kind)
+    assert result.mixture.kind == kind
+    p = n_parameters(3, 2, kind)
+    ll = result.mixture.loglik(X)
+    assert n_parameters(result) == n_parameters(result.mixture) == p
+    np.testing.assert_allclose(bic(X, result), -2 * ll + p * np.log(X.shape[0]), rtol=1e-12)
+    np.testing.assert_allclose(bic(X, result.mixture) - aic(X, result.mixture), p * (np.log(X.shape[0]) - 2),
+                               rtol=1e-12)
+
+
+def test_trimming_and_reweighting_keep_the_kind():
+    X = old_faithful()
+    tied = em(X, init_kmeans_pp(X, 3, rng=0), covariance="tied").mixture
+    assert trim(tied, 0.0).kind == "tied"
+    assert tied.subset([0, 1]).kind == "tied"
+    assert tied.with_weights([0.2, 0.3, 0.5]).kind == "tied"
 
 
 def test_bic_prefers_the_true_number_of_components(rng):
@@ -51,9 +73,15 @@ def test_trim_drops_small_components_and_renormalises():
 
 def test_n_parameters_refuses_bad_arguments():
     with pytest.raises(ValueError, match="m must be >= 1"):
-        n_parameters(0, 2)
-    with pytest.raises(ValueError, match="covariance must be one of"):
+        n_parameters(0, 2, "full")
+    with pytest.raises(ValueError, match="kind must be one of"):
         n_parameters(2, 2, "banana")
+    with pytest.raises(TypeError, match="needs all three"):
+        n_parameters(2, 2)
+    with pytest.raises(TypeError, match="model must be an emlib.Mixture"):
+        bic(np.zeros((3, 2)), "full")
+
+
 
 
 def test_trim_keeps_a_weight_exactly_at_the_threshold():

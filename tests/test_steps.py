@@ -119,6 +119,68 @@ def test_unknown_covariance_kind_lists_the_allowed_ones(rng):
         m_step(X, resp, covariance="ful")
 
 
+# --- one M-step for every path -------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["full", "diag", "spherical", "tied"])
+def test_m_step_with_integer_sample_weights_equals_repeating_the_samples(kind):
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(40, 2)) * [1.0, 3.0]
+    resp = rng.dirichlet(np.ones(3), size=40)
+    w = rng.integers(0, 4, size=40).astype(float)
+    weighted = m_step(X, resp, covariance=kind, sample_weight=w)
+    repeated = m_step(np.repeat(X, w.astype(int), axis=0), np.repeat(resp, w.astype(int), axis=0), covariance=kind)
+    assert weighted.kind == repeated.kind == kind
+    np.testing.assert_allclose(weighted.weights, repeated.weights, rtol=1e-12)
+    np.testing.assert_allclose(weighted.means, repeated.means, rtol=1e-12)
+    np.testing.assert_allclose(weighted.covariances, repeated.covariances, rtol=1e-10)
+
+
+def test_m_step_refuses_a_negative_sample_weight_by_name():
+    X = np.arange(6.0).reshape(3, 2)
+    resp = np.full((3, 2), 0.5)
+    with pytest.raises(ValueError, match="sample_weight must be non-negative"):
+        m_step(X, resp, sample_weight=[1.0, -1.0, 5.0])
+
+
+def test_every_m_step_looks_its_kind_up_in_one_table():
+    from emlib.steps import COVARIANCE_UPDATES, covariances_from_scatter
+    scatter = np.array([[[4.0, 1.0], [1.0, 2.0]], [[2.0, 0.0], [0.0, 6.0]]])
+    nk = np.array([2.0, 2.0])
+    np.testing.assert_allclose(COVARIANCE_UPDATES["full"](scatter, nk), scatter / 2)
+    np.testing.assert_allclose(COVARIANCE_UPDATES["diag"](scatter, nk)[0], np.diag([2.0, 1.0]))
+    np.testing.assert_allclose(COVARIANCE_UPDATES["spherical"](scatter, nk)[1], 2.0 * np.eye(2))
+    np.testing.assert_allclose(COVARIANCE_UPDATES["tied"](scatter, nk)[0], scatter.sum(0) / 4)
+    np.testing.assert_allclose(covariances_from_scatter(scatter, nk, "full", 0.5), scatter / 2 + 0.5 * np.eye(2))
+
+
+# --- EM as coordinate ascent on the free energy --------------------------------------------------
+def test_free_energy_is_the_loglik_minus_a_kl_divergence():
+    from emlib.steps import free_energy, responsibility_entropy
+    rng = np.random.default_rng(7)
+    mix = random_mixture(rng, 3, 2)
+    X, _ = mix.sample(200, rng)
+    post, ll = e_step(X, mix)
+    assert free_energy(X, post, mix) == pytest.approx(ll, rel=1e-12)          # tight after the E-step
+    q = rng.dirichlet(np.ones(3), size=200)
+    kl = float(np.sum(q * (np.log(q) - np.log(post))))
+    assert free_energy(X, q, mix) == pytest.approx(ll - kl, rel=1e-10)
+    assert free_energy(X, q, mix) < ll
+    assert responsibility_entropy(np.eye(3)) == 0.0
+    assert responsibility_entropy(np.full((1, 4), 0.25)) == pytest.approx(np.log(4))
+
+
+def test_the_m_step_maximises_the_free_energy_over_theta():
+    from emlib.steps import free_energy
+    rng = np.random.default_rng(8)
+    mix = random_mixture(rng, 2, 2)
+    X, _ = mix.sample(300, rng)
+    q, _ = e_step(X, mix)
+    best = m_step(X, q, reg=0.0)
+    top = free_energy(X, q, best)
+    for _ in range(20):                            # nearby parameters never do better
+        other = Mixture(best.weights, best.means + rng.normal(scale=0.05, size=best.means.shape), best.covariances)
+        assert free_energy(X, q, other) <= top + 1e-9
+
+
 def test_q_leaves_out_zero_responsibilities_and_is_minus_inf_on_an_impossible_assignment():
     """Q = sum_ik E[z_i^(k)] ln(rho_k N(x_i | k)), a zero E[z] contributing 0 even where rho_k = 0."""
     from scipy.stats import norm

@@ -147,6 +147,14 @@ def accept_dialog(page, wait_ms: int = 1500) -> None:
 
 
 def run_checks(page, base: str, token: str, shots: Path, report) -> None:
+    """Open the notebook, run it, step the explorer, open the slideshow; raise Failure on the first problem."""
+    open_notebook(page, base, token, shots, report)
+    forward = run_all_cells(page, report)
+    step_explorer(page, forward, shots, report)
+    check_slideshow(page, base, token, shots, report)
+
+
+def open_notebook(page, base: str, token: str, shots: Path, report) -> None:
     page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}", wait_until="domcontentloaded")
     page.locator(".jp-NotebookPanel .jp-Cell").nth(1).wait_for(timeout=SERVER_START_S * 1000)
     kernel_idle = page.locator(".jp-StatusBar-Widget", has_text=re.compile(r"Python 3.*\|\s*Idle"))
@@ -155,6 +163,9 @@ def run_checks(page, base: str, token: str, shots: Path, report) -> None:
     page.screenshot(path=shots / "1-notebook-open.png")
     report("notebook open, kernel idle")
 
+
+def run_all_cells(page, report):
+    """Run All Cells and wait until every cell ran; returns the explorer's forward button."""
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
     accept_dialog(page)
@@ -167,13 +178,16 @@ def run_checks(page, base: str, token: str, shots: Path, report) -> None:
         "() => !Array.from(document.querySelectorAll('.jp-InputArea-prompt')).some(p => p.textContent.includes('*'))",
         timeout=RUN_ALL_S * 1000)
     report("all cells ran; the explorer's controls are on the page")
-
     errors = page.get_by_text("Error displaying widget")
     if errors.count():
         raise Failure(f"{errors.count()} output(s) say 'Error displaying widget'")
     if failed.count():
         raise Failure(f"{failed.count()} cell(s) raised: {failed.first.inner_text()[:500]}")
+    return forward
 
+
+def step_explorer(page, forward, shots: Path, report) -> None:
+    """Two half-steps must move t by one, change the log-likelihood (upwards) and redraw the figure."""
     output = page.locator(".jp-OutputArea-output", has=forward.first).first
     output.scroll_into_view_if_needed()
     image = output.locator("img.widget-image").first
@@ -197,7 +211,14 @@ def run_checks(page, base: str, token: str, shots: Path, report) -> None:
     after_png = image.screenshot()
     output.screenshot(path=shots / "3-explorer-after-two-half-steps.png")
     report(f"after:  {after['text']}")
+    check_step(before, after, before_png, after_png)
+    if page.get_by_text("Error displaying widget").count():
+        raise Failure("'Error displaying widget' after stepping")
+    page.screenshot(path=shots / "4-notebook-after-steps.png")
+    report("iteration, log-likelihood and figure all changed")
 
+
+def check_step(before: dict, after: dict, before_png: bytes, after_png: bytes) -> None:
     if not (after["t"] == before["t"] + 1 and after["half"] == before["half"] == "E"):
         raise Failure(f"two half-steps should go from t = {before['t']} to t = {before['t'] + 1}; "
                       f"the explorer shows {after['text']!r}")
@@ -207,11 +228,9 @@ def run_checks(page, base: str, token: str, shots: Path, report) -> None:
         raise Failure(f"the log-likelihood went down from {before['loglik']} to {after['loglik']}")
     if after_png == before_png:
         raise Failure("the figure was not redrawn: the same pixels before and after the steps")
-    if page.get_by_text("Error displaying widget").count():
-        raise Failure("'Error displaying widget' after stepping")
-    page.screenshot(path=shots / "4-notebook-after-steps.png")
-    report("iteration, log-likelihood and figure all changed")
 
+
+def check_slideshow(page, base: str, token: str, shots: Path, report) -> None:
     page.goto(f"{base}/rise/{NOTEBOOK}?token={token}", wait_until="domcontentloaded")
     page.locator(".reveal .slides section").first.wait_for(timeout=60_000)
     sections = page.locator(".reveal .slides section").count()
@@ -230,14 +249,9 @@ def main(argv=None) -> int:
     parser.add_argument("--notebook", type=Path, default=ROOT / NOTEBOOK,
                         help=f"the notebook to open, a copy of it (default: {NOTEBOOK})")
     args = parser.parse_args(argv)
-    try:
-        from playwright.sync_api import Error as PlaywrightError
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        print("Playwright for Python is missing: pip install playwright (its browsers are not needed)")
-        return 2
-    if not Path(CHROMIUM).is_file():
-        print(f"{CHROMIUM} is missing: apt-get install -y chromium chromium-driver")
+    missing = missing_tools()
+    if missing:
+        print(missing)
         return 2
     shots = artifacts_dir()
     started = time.monotonic()
@@ -245,7 +259,44 @@ def main(argv=None) -> int:
     def report(message: str) -> None:
         print(f"[{time.monotonic() - started:6.1f} s] {message}", flush=True)
 
+    workdir = Path(tempfile.mkdtemp(prefix="em-browser-test-"))
+    (workdir / "root" / "notebooks").mkdir(parents=True)
+    shutil.copy2(args.notebook, workdir / "root" / NOTEBOOK)
+    port, token = free_port(), secrets.token_hex(24)
+    base = f"http://127.0.0.1:{port}"
     blocked: list[str] = []
+    status = 1
+    with open(shots / "jupyterlab.log", "w") as log:
+        proc = start_lab(workdir, port, token, log)
+        try:
+            wait_for_server(proc, base, token)
+            report(f"JupyterLab answers on {base}")
+            status = run_in_browser(base, token, shots, report, blocked)
+        finally:
+            stop(proc)
+            shutil.rmtree(workdir, ignore_errors=True)
+    if blocked:
+        print(f"refused {len(blocked)} request(s) that were not for 127.0.0.1, e.g. {sorted(set(blocked))[:5]}")
+    print(f"screenshots and the server log in {shots}")
+    print("test-browser: " + ("1 passed, 0 failed" if status == 0 else "0 passed, 1 failed"))
+    return status
+
+
+def missing_tools() -> str:
+    """What is missing to run the test (Playwright for Python, Debian's Chromium), or ''."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright for Python is missing: pip install playwright (its browsers are not needed)"
+    if not Path(CHROMIUM).is_file():
+        return f"{CHROMIUM} is missing: apt-get install -y chromium chromium-driver"
+    return ""
+
+
+def run_in_browser(base: str, token: str, shots: Path, report, blocked: list) -> int:
+    """The checks in headless Chromium, every request off loopback refused (and listed in ``blocked``); 0 if passed."""
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
 
     def only_loopback(route):
         host = urlsplit(route.request.url).hostname or ""
@@ -255,45 +306,27 @@ def main(argv=None) -> int:
             blocked.append(route.request.url)
             route.abort()
 
-    workdir = Path(tempfile.mkdtemp(prefix="em-browser-test-"))
-    (workdir / "root" / "notebooks").mkdir(parents=True)
-    shutil.copy2(args.notebook, workdir / "root" / NOTEBOOK)
-    port, token = free_port(), secrets.token_hex(24)
-    base = f"http://127.0.0.1:{port}"
-    log_path = shots / "jupyterlab.log"
-    status = 1
-    with open(log_path, "w") as log:
-        proc = start_lab(workdir, port, token, log)
-        try:
-            wait_for_server(proc, base, token)
-            report(f"JupyterLab answers on {base}")
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            try:
+                context = browser.new_context(viewport={"width": 1400, "height": 1000})
+                context.route("**/*", only_loopback)
+                page = context.new_page()
+                page.set_default_timeout(60_000)
                 try:
-                    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-                    context.route("**/*", only_loopback)
-                    page = context.new_page()
-                    page.set_default_timeout(60_000)
-                    try:
-                        run_checks(page, base, token, shots, report)
-                        status = 0
-                    except Exception:
-                        page.screenshot(path=shots / "failure.png")
-                        raise
-                finally:
-                    browser.close()
-        except Failure as exc:
-            print(f"FAILED: {exc}")
-        except (PlaywrightError, OSError) as exc:
-            print(f"FAILED: {type(exc).__name__}: {exc}")
-        finally:
-            stop(proc)
-            shutil.rmtree(workdir, ignore_errors=True)
-    if blocked:
-        print(f"refused {len(blocked)} request(s) that were not for 127.0.0.1, e.g. {sorted(set(blocked))[:5]}")
-    print(f"screenshots and the server log in {shots}")
-    print("test-browser: " + ("1 passed, 0 failed" if status == 0 else "0 passed, 1 failed"))
-    return status
+                    run_checks(page, base, token, shots, report)
+                    return 0
+                except Exception:
+                    page.screenshot(path=shots / "failure.png")
+                    raise
+            finally:
+                browser.close()
+    except Failure as exc:
+        print(f"FAILED: {exc}")
+    except (PlaywrightError, OSError) as exc:
+        print(f"FAILED: {type(exc).__name__}: {exc}")
+    return 1
 
 
 if __name__ == "__main__":

@@ -18,6 +18,14 @@ copied into site/static/mathjax/. The site holds
 Links between notebooks (``05_why_em_works.ipynb``) point to the pages
 (``05_why_em_works.html``). Widgets are live only in JupyterLab; a page says so
 where a widget would be.
+
+Each notebook's page links to the notebook itself (copied beside the page) for
+download, and every page has a search box: Pagefind (the ``pagefind[bin]``
+package, a binary inside a PyPI wheel) indexes the finished pages into
+``site/pagefind/``, and the search runs in the reader's browser from those
+files, with no server-side part and nothing fetched from the network. Browsers
+refuse such fetches from ``file://`` pages, so to search, serve the folder:
+``python -m http.server -d site`` and open http://127.0.0.1:8000/.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import argparse
 import os
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -39,7 +48,10 @@ FOLDERS = ("notebooks", "exercises", "solutions")
 MATHJAX_URL = "static/mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
 """Where the pages load MathJax from, relative to the site's root."""
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-LINK = re.compile(r'(?P<attr>\b(?:href|src))="(?P<url>[^"#?]*)(?P<rest>[#?][^"]*)?"')
+# A link whose tag says ``download`` right before it is a file to save, never rewritten to a page.
+LINK = re.compile(r'(?P<download>\bdownload(?:="")?\s+)?(?P<attr>\b(?:href|src))="(?P<url>[^"#?]*)(?P<rest>[#?][^"]*)?"')
+SEARCH_DIR = "pagefind"
+"""Pagefind's index and search UI, relative to the site's root."""
 
 
 # --- shared with tools/slides.py ------------------------------------------------------------
@@ -122,7 +134,7 @@ def rewrite_links(body: str, source: Path, out: Path, site: Path, deck: bool = F
     """
     def replace(match):
         url, rest = match.group("url"), match.group("rest") or ""
-        if not url or re.match(r"^[a-z][a-z0-9+.-]*:", url, re.I) or url.startswith("/"):
+        if match.group("download") or not url or re.match(r"^[a-z][a-z0-9+.-]*:", url, re.I) or url.startswith("/"):
             return match.group(0)
         target = (source.parent / url).resolve()
         try:
@@ -196,7 +208,10 @@ def _nav(out: Path, site: Path, order: list[Path], titles: dict, page: Path | No
     sections = [("Course home", href(site / "index.html")),
                 ("Lectures", href(site / "index.html") + "#Lectures"),
                 ("Exercises", href(site / "index.html") + "#Exercises")]
-    nav = {"sections": sections, "here": titles.get(page, ""), "previous": None, "next": None, "companion": None}
+    nav = {"sections": sections, "here": titles.get(page, ""), "previous": None, "next": None, "companion": None,
+           "download": None, "search": href(site / SEARCH_DIR)}
+    if page is not None and page.suffix == ".ipynb":
+        nav["download"] = (page.name, href(download_path(page, site)))
     if page is not None and page.parent.name in ("exercises", "solutions"):
         other = "solutions" if page.parent.name == "exercises" else "exercises"
         twin = ROOT / other / page.name
@@ -210,6 +225,29 @@ def _nav(out: Path, site: Path, order: list[Path], titles: dict, page: Path | No
         if i + 1 < len(order):
             nav["next"] = (titles[order[i + 1]], href(site_path(order[i + 1], site)))
     return nav
+
+
+def download_path(notebook: Path, site: Path) -> Path:
+    """Where a notebook's own file is offered for download: beside its page."""
+    return site / notebook.relative_to(ROOT)
+
+
+def pagefind_command() -> list[str]:
+    """How to run Pagefind: the ``pagefind`` package's module (its ``[bin]`` extra brings the binary)."""
+    return [sys.executable, "-m", "pagefind"]
+
+
+def index_for_search(site: Path) -> Path:
+    """Index the finished pages with Pagefind into ``site/pagefind/``; the search box loads it from there."""
+    result = subprocess.run([*pagefind_command(), "--site", str(site), "--output-subdir", SEARCH_DIR],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError("Pagefind could not index the site (is the `site` extra installed? make html does it):\n"
+                           + result.stdout[-2000:] + result.stderr[-2000:])
+    bundle = site / SEARCH_DIR
+    if not (bundle / "pagefind-ui.js").is_file():
+        raise RuntimeError(f"Pagefind wrote no search UI into {bundle}:\n{result.stdout[-2000:]}")
+    return bundle
 
 
 def build(site: Path) -> list[Path]:
@@ -237,6 +275,8 @@ def build(site: Path) -> list[Path]:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(rewrite_links(body, source, out, site, wanted=wanted), encoding="utf-8")
         written.append(out)
+        if page is not None and page.suffix == ".ipynb":
+            shutil.copy2(page, download_path(page, site))
 
     for folder in FOLDERS:
         order = [p for p in notebooks if p.parent.name == folder]
@@ -262,6 +302,7 @@ def build(site: Path) -> list[Path]:
             out = site_path(target, site)
             out.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(target, out)
+    index_for_search(site)
     return written
 
 

@@ -14,12 +14,14 @@ al. ("Blobworld", ICCV 1998) describe a pixel by
   anisotropy a = 1 - lambda_2 / lambda_1 (:func:`texture_anisotropy`);
   a simpler texture measure is the local variance (:func:`local_variance`).
 
-For motion layers (Wang and Adelson, 1994) the vector of a pixel is its
+For motion layers (the layered representation of Wang and Adelson, 1994,
+fitted as a mixture by EM as in Ayer and Sawhney, 1995, and Weiss and
+Adelson, 1996; see :mod:`emlib.apps.motion`) the vector of a pixel is its
 optical flow (:func:`flow_vectors`). :func:`feature_matrix` turns per-pixel
 maps into the (n, d) data matrix EM expects and :func:`standardize` puts the
-features on one scale. :func:`matched_accuracy` scores a segmentation against
-known regions once its arbitrary labels are matched to the true ones
-(Hungarian algorithm, :func:`match_to_regions`).
+features on one scale. :func:`emlib.scoring.matched_accuracy` scores a
+segmentation against known regions once its arbitrary labels are matched
+to the true ones.
 
 Every map here has the shape (h, w) of the image, or (h, w, c) for c values
 per pixel; every function works on float64 arrays.
@@ -29,10 +31,8 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage
-from scipy.optimize import linear_sum_assignment
 
 from .._validation import as_float_array, check_finite, check_float, check_int
-from .segmentation import _check_labels, overlap_counts
 
 # sRGB (IEC 61966-2-1) primaries to CIE XYZ, D65 white; the matrix scikit-image also uses.
 XYZ_FROM_RGB = np.array([[0.412453, 0.357580, 0.180423],
@@ -315,71 +315,6 @@ def standardize(X) -> np.ndarray:
     check_finite(X, "X")
     sd = X.std(axis=0)
     return (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
-
-
-# --- scoring against known regions -----------------------------------------------------------------
-def confusion_counts(true_labels, pred_labels) -> np.ndarray:
-    """C[a, b] = the number of pixels of true region a given label b, shape (n_true, n_pred).
-
-    Parameters
-    ----------
-    true_labels, pred_labels : array-like of non-negative integers, same shape (any)
-
-    The transpose of :func:`emlib.apps.segmentation.overlap_counts`, which it calls.
-    """
-    if np.shape(true_labels) != np.shape(pred_labels):
-        raise ValueError(f"true_labels and pred_labels must have the same shape, got {np.shape(true_labels)} "
-                         f"and {np.shape(pred_labels)}")
-    t = _check_labels(true_labels, "true_labels")
-    p = _check_labels(pred_labels, "pred_labels")
-    return overlap_counts(p, t).T
-
-
-def match_to_regions(true_labels, pred_labels) -> np.ndarray:
-    """The true region paired with each predicted label by the Hungarian algorithm, shape (n_pred,).
-
-    Pairs labels and regions one to one so that the number of pixels on
-    which they agree, sum of C[region(b), b] over labels b, is as large as
-    possible (``scipy.optimize.linear_sum_assignment`` on the confusion counts
-    of :func:`confusion_counts`). ``out[b]`` is the region of label b, or -1
-    for a label left unpaired (more labels than regions). So
-    ``out[pred_labels] != true_labels`` marks the misclassified pixels.
-
-    Parameters
-    ----------
-    true_labels, pred_labels : array-like of non-negative integers, same shape
-    """
-    C = confusion_counts(true_labels, pred_labels)
-    rows, cols = linear_sum_assignment(C, maximize=True)
-    out = np.full(C.shape[1], -1, dtype=np.int64)
-    out[cols] = rows
-    return out
-
-
-def matched_accuracy(true_labels, pred_labels) -> float:
-    """The fraction of pixels labelled right, after matching predicted labels to true regions.
-
-    EM's component numbers are arbitrary (component 0 may be the grass), so
-    each predicted label is first paired with one true region so as to
-    maximise the number of agreeing pixels: an assignment problem, solved
-    exactly by the Hungarian algorithm (``scipy.optimize.linear_sum_assignment``)
-    on the confusion counts. Labels left unpaired (when there are more
-    predicted labels than regions) count as errors.
-
-    Parameters
-    ----------
-    true_labels, pred_labels : array-like of non-negative integers, same shape
-
-    Returns
-    -------
-    float in [0, 1]
-    """
-    t = np.asarray(true_labels)
-    if t.size == 0:
-        raise ValueError("true_labels and pred_labels are empty; there is nothing to score")
-    p = np.asarray(pred_labels)
-    region = match_to_regions(t, p)
-    return float(np.mean(region[p] == t))
 
 
 # --- feature sets ---------------------------------------------------------------------------------

@@ -1,4 +1,10 @@
-"""EM for motion layers: a mixture of affine motions (Wang and Adelson, 1994).
+"""EM for motion layers: a mixture of affine motions.
+
+The layered description of a moving scene is Wang and Adelson's (1994, IEEE
+TIP 3(5)): they fitted affine motions to blocks of the optical flow and
+clustered the motion parameters with k-means, then assigned pixels to the
+resulting layers. Fitting the layers as a mixture model by EM, as done here,
+came after them (Ayer and Sawhney, ICCV 1995; Weiss and Adelson, CVPR 1996).
 
 A scene made of a few rigid, roughly planar layers moves so that within
 each layer the optical flow is an affine function of the pixel position p = (r, c):
@@ -31,6 +37,7 @@ Shapes: n pixels, m layers; ``flow`` is (n, 2), ``design`` phi is (n, 3).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from scipy import ndimage
@@ -41,9 +48,12 @@ from .._validation import (
     check_float,
     check_int,
     check_responsibilities,
+    check_weights,
+    freeze,
 )
 from ..mixture import LOG_2PI, logsumexp_rows
-from ..steps import COLLAPSE_MESSAGE, COLLAPSE_THRESHOLD, update_weights
+from ..em import iterate, loglik_change_below
+from ..steps import check_collapse, covariances_from_scatter, update_weights
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,20 +74,16 @@ class AffineMotionMixture:
     covariances: np.ndarray
 
     def __post_init__(self):
-        w = as_float_array(self.weights, "weights", 1)
+        w = check_weights(self.weights, what="layer")
         th = as_float_array(self.params, "params", 3)
         cov = as_float_array(self.covariances, "covariances", 3)
         m = w.shape[0]
-        if m < 1:
-            raise ValueError("weights must have at least one entry (one layer), got shape (0,)")
         if th.shape != (m, 3, 2):
             raise ValueError(f"params must have shape (m, 3, 2) = ({m}, 3, 2), got {th.shape}")
         if cov.shape != (m, 2, 2):
             raise ValueError(f"covariances must have shape (m, 2, 2) = ({m}, 2, 2), got {cov.shape}")
-        for name, a in (("weights", w), ("params", th), ("covariances", cov)):
+        for name, a in (("params", th), ("covariances", cov)):
             check_finite(a, name)
-        if np.any(w < 0) or abs(w.sum() - 1.0) > 1e-8:
-            raise ValueError(f"weights must be non-negative and sum to 1, got {w} (sum {w.sum():.12g})")
         if np.any(np.abs(cov[:, 0, 1] - cov[:, 1, 0]) > 1e-8 * np.abs(cov).max(axis=(1, 2))):
             raise ValueError("covariances must be symmetric 2 x 2 matrices")
         det = cov[:, 0, 0] * cov[:, 1, 1] - cov[:, 0, 1] * cov[:, 1, 0]
@@ -85,10 +91,7 @@ class AffineMotionMixture:
             bad = np.flatnonzero((cov[:, 0, 0] <= 0) | (det <= 0)).tolist()
             raise ValueError(f"covariances must be positive definite; layers {bad} are not. "
                              "Increase reg if a layer collapsed onto perfectly fitting pixels.")
-        for name, value in (("weights", w), ("params", th), ("covariances", cov)):
-            value = np.array(value, dtype=np.float64, copy=True)
-            value.flags.writeable = False
-            object.__setattr__(self, name, value)
+        freeze(self, weights=w, params=th, covariances=cov)
 
     @property
     def n_components(self) -> int:
@@ -191,12 +194,7 @@ def motion_e_step(flow, design, model: AffineMotionMixture) -> tuple[np.ndarray,
     return np.exp(log_joint - log_p[:, None]), float(np.sum(log_p))
 
 
-def _layer_totals(resp):
-    nk = resp.sum(axis=0)
-    dead = np.flatnonzero(nk < COLLAPSE_THRESHOLD)
-    if dead.size:
-        raise ValueError(COLLAPSE_MESSAGE.format(ks=dead.tolist()))
-    return nk
+LAYER_REMEDY = "Use fewer layers, or start from other labels or responsibilities."
 
 
 def update_affine_params(flow, design, resp) -> np.ndarray:
@@ -217,7 +215,7 @@ def update_affine_params(flow, design, resp) -> np.ndarray:
     """
     F, Phi = _check_flow_design(flow, design)
     resp = check_responsibilities(resp, F.shape[0])
-    _layer_totals(resp)
+    check_collapse(resp.sum(axis=0), LAYER_REMEDY)
     gram = np.einsum("nk,na,nb->kab", resp, Phi, Phi)                  # (m, 3, 3)
     rhs = np.einsum("nk,na,nc->kac", resp, Phi, F)                     # (m, 3, 2)
     try:
@@ -247,10 +245,10 @@ def update_motion_covariances(flow, design, resp, params, reg: float = 1e-6) -> 
     th = as_float_array(params, "params", 3)
     if th.shape != (resp.shape[1], 3, 2):
         raise ValueError(f"params must have shape (m, 3, 2) = ({resp.shape[1]}, 3, 2), got {th.shape}")
-    nk = _layer_totals(resp)
+    nk = check_collapse(resp.sum(axis=0), LAYER_REMEDY)
     resid = F[:, None, :] - affine_flow(th, Phi)
-    scatter = np.einsum("nk,nka,nkb->kab", resp, resid, resid)
-    return scatter / nk[:, None, None] + reg * np.eye(2)
+    scatter = np.einsum("nk,nka,nkb->kab", resp, resid, resid)          # S_k of the residuals
+    return covariances_from_scatter(scatter, nk, "full", reg)
 
 
 def motion_m_step(flow, design, resp, *, reg: float = 1e-6) -> AffineMotionMixture:
@@ -333,21 +331,17 @@ def em_motion(flow, design, init, *, max_iter: int = 100, tol: float = 1e-6,
         model = init
     else:
         model = motion_m_step(F, Phi, init, reg=reg)
-    n = F.shape[0]
-    resp, ll = motion_e_step(F, Phi, model)
-    logliks = [ll]
-    converged = False
-    n_iter = 0
-    for t in range(1, max_iter + 1):
-        model = motion_m_step(F, Phi, resp, reg=reg)
-        resp, ll = motion_e_step(F, Phi, model)
-        logliks.append(ll)
-        n_iter = t
-        if abs(logliks[-1] - logliks[-2]) / n < tol:
-            converged = True
-            break
-    return MotionEMResult(model=model, loglik=np.array(logliks), n_iter=n_iter, converged=converged,
-                          responsibilities=resp)
+    run = iterate(lambda layers: _MotionEvidence(*motion_e_step(F, Phi, layers)),
+                  lambda ev: motion_m_step(F, Phi, ev.resp, reg=reg), model, max_iter=max_iter,
+                  converged=loglik_change_below(tol, F.shape[0]), record=lambda ev: ev.loglik,
+                  keep_history=False)
+    return MotionEMResult(model=run.theta, loglik=np.array(run.records), n_iter=run.n_iter,
+                          converged=run.converged, responsibilities=run.evidence.resp)
+
+
+class _MotionEvidence(NamedTuple):
+    resp: np.ndarray
+    loglik: float
 
 
 def _pre_image(params_k: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -4,10 +4,10 @@ A segmentation gives every sample (voxel, pixel) the MAP class of a fitted
 mixture. This module holds what turns that into a working segmenter:
 
 - **scoring** against known labels: the Dice score of each class
-  (:func:`dice`), from the table of overlaps (:func:`overlap_counts`);
-- **matching** EM's arbitrary component numbers to the true classes
-  (:func:`match_labels`: Hungarian one-to-one, or many components to one
-  class), or ordering 1-D components by their means (:func:`sort_by_mean`);
+  (:func:`dice`), from the table of overlaps (:func:`emlib.scoring.overlap_counts`;
+  EM's arbitrary component numbers are matched to the classes by
+  :func:`emlib.scoring.match_labels`), or ordering 1-D components by their
+  means (:func:`sort_by_mean`);
 - **histograms**: quantised data (8-bit images) take few distinct values, so
   EM on the distinct values weighted by their counts (:func:`value_counts`,
   :func:`histogram_em`) gives the same fit as EM on every sample, at the cost
@@ -25,85 +25,24 @@ numpy's order (``volume[mask]``); :func:`to_grid` puts them back.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from .._validation import (
     as_float_array,
     check_covariance_kind,
     check_data,
+    check_labels,
+    check_mixture,
     check_float,
     check_int,
     check_responsibilities,
 )
-from ..em import EMResult, em
+from ..em import EMResult, check_callback, em, iterate
 from ..mixture import Mixture
-from ..suffstats import SufficientStatistics, mixture_from_stats, quadratic_features
-
-
-# --- labels -------------------------------------------------------------------------------------
-def _check_labels(labels, name: str) -> np.ndarray:
-    arr = np.asarray(labels)
-    if arr.dtype.kind not in "iub":
-        raise TypeError(f"{name} must hold integer labels, got dtype {arr.dtype}")
-    if arr.size and arr.min() < 0:
-        raise ValueError(f"{name} must be non-negative integers (select the samples to score first, "
-                         f"e.g. labels[mask]), got minimum {arr.min()}")
-    return arr.ravel().astype(np.int64, copy=False)
-
-
-def _check_pair(labels, truth) -> tuple[np.ndarray, np.ndarray]:
-    a, b = np.asarray(labels), np.asarray(truth)
-    if a.shape != b.shape:
-        raise ValueError(f"labels and truth must have the same shape, got {a.shape} and {b.shape}")
-    return _check_labels(a, "labels"), _check_labels(b, "truth")
-
-
-def _n_classes(value, arr: np.ndarray, name: str) -> int:
-    need = int(arr.max()) + 1 if arr.size else 0
-    if value is None:
-        return max(need, 1)
-    value = check_int(value, name, minimum=1)
-    if value < need:
-        raise ValueError(f"{name} = {value} but a label {need - 1} occurs; {name} must be > every label")
-    return value
-
-
-def _check_weights(sample_weight, n: int):
-    if sample_weight is None:
-        return None
-    w = as_float_array(sample_weight, "sample_weight", 1)
-    if w.shape != (n,):
-        raise ValueError(f"sample_weight must have shape ({n},), one weight per sample, got {w.shape}")
-    if not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise ValueError("sample_weight must hold finite non-negative numbers (counts, say)")
-    return w
-
-
-def overlap_counts(labels, truth, n_labels: int | None = None, n_truth: int | None = None, *,
-                   sample_weight=None) -> np.ndarray:
-    """C[k, j] = the number of samples labelled k whose true class is j.
-
-    Parameters
-    ----------
-    labels : array-like of non-negative ints, any shape, e.g. the MAP components
-    truth : array-like of non-negative ints, the same shape, the true classes
-    n_labels, n_truth : the number of rows and columns (default: largest label + 1)
-    sample_weight : array-like of shape (n,) (n = labels.size) or None: sample i
-        counts w_i times (to score a histogram: one sample per (value, class)
-        pair, weighted by how many voxels it stands for)
-
-    Returns
-    -------
-    array of shape (n_labels, n_truth): int64, or float64 with sample_weight
-    """
-    a, b = _check_pair(labels, truth)
-    w = _check_weights(sample_weight, a.size)
-    m = _n_classes(n_labels, a, "n_labels")
-    K = _n_classes(n_truth, b, "n_truth")
-    return np.bincount(a * K + b, weights=w, minlength=m * K).reshape(m, K)
+from ..scoring import number_of_classes, overlap_counts
+from ..steps import mixture_from_moments, moments
 
 
 def dice(labels, truth, n_classes: int | None = None, *, sample_weight=None) -> np.ndarray:
@@ -117,7 +56,7 @@ def dice(labels, truth, n_classes: int | None = None, *, sample_weight=None) -> 
     ----------
     labels, truth : array-like of non-negative ints, the same shape (any), in
         the same numbering (match EM's components to the classes first, see
-        :func:`match_labels`)
+        :func:`emlib.scoring.match_labels`)
     n_classes : K, the number of classes (default: largest label + 1)
     sample_weight : array-like of shape (n,) or None, see :func:`overlap_counts`
 
@@ -125,51 +64,12 @@ def dice(labels, truth, n_classes: int | None = None, *, sample_weight=None) -> 
     -------
     array of shape (K,); NaN for a class that occurs in neither
     """
-    a, b = _check_pair(labels, truth)
-    K = max(_n_classes(n_classes, a, "n_classes"), _n_classes(n_classes, b, "n_classes"))
-    C = overlap_counts(a, b, K, K, sample_weight=sample_weight)
+    a, b = check_labels(labels, "labels"), check_labels(truth, "truth")
+    K = max(number_of_classes(n_classes, a, "n_classes"), number_of_classes(n_classes, b, "n_classes"))
+    C = overlap_counts(labels, truth, K, K, sample_weight=sample_weight)
     size = C.sum(axis=1) + C.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(size > 0, 2.0 * np.diag(C) / size, np.nan)
-
-
-def match_labels(labels, truth, *, many_to_one: bool = False, n_labels: int | None = None,
-                 n_truth: int | None = None) -> np.ndarray:
-    """Which true class each of EM's components stands for: ``mapping[labels]`` is comparable to truth.
-
-    Component numbers are arbitrary (component 0 of a fit may be the white
-    matter), so before scoring, each component k is given a class mapping[k]:
-
-    - one-to-one (default): the pairing that maximises the number of samples
-      that agree, sum_k C[k, mapping[k]], an assignment problem solved exactly
-      by the Hungarian algorithm; needs m <= K;
-    - ``many_to_one=True``: every component goes to the class it overlaps most
-      (several components may form one class, as when one tissue is modelled
-      by two Gaussians). This uses the truth, so it measures how well the
-      components *can* be grouped, not how an unsupervised rule would group them.
-
-    Parameters
-    ----------
-    labels : array-like of non-negative ints, components in [0, m)
-    truth : array-like of non-negative ints, the same shape, classes in [0, K)
-    many_to_one : bool
-    n_labels, n_truth : m and K (default: largest label + 1)
-
-    Returns
-    -------
-    int array of shape (m,), mapping[k] in [0, K)
-    """
-    C = overlap_counts(labels, truth, n_labels, n_truth)
-    m, K = C.shape
-    if many_to_one:
-        return np.argmax(C, axis=1)
-    if m > K:
-        raise ValueError(f"a one-to-one matching needs at most as many components as classes, got m = {m} "
-                         f"components and K = {K} classes; pass many_to_one=True to merge components")
-    rows, cols = linear_sum_assignment(C, maximize=True)
-    mapping = np.empty(m, dtype=np.int64)
-    mapping[rows] = cols
-    return mapping
 
 
 def sort_by_mean(mixture: Mixture, feature: int = 0) -> Mixture:
@@ -184,11 +84,10 @@ def sort_by_mean(mixture: Mixture, feature: int = 0) -> Mixture:
     mixture : Mixture with m components in d dimensions
     feature : int in [0, d), the feature whose means set the order
     """
-    if not isinstance(mixture, Mixture):
-        raise TypeError(f"mixture must be an emlib.Mixture, got {type(mixture).__name__}")
+    check_mixture(mixture)
     feature = check_int(feature, "feature", minimum=0, maximum=mixture.n_features - 1)
     order = np.argsort(mixture.means[:, feature], kind="stable")
-    return Mixture(mixture.weights[order], mixture.means[order], mixture.covariances[order])
+    return Mixture(mixture.weights[order], mixture.means[order], mixture.covariances[order], mixture.kind)
 
 
 # --- histograms -----------------------------------------------------------------------------------
@@ -359,10 +258,12 @@ def mean_field_e_step(log_joint, resp, mask, beta: float) -> np.ndarray:
 
         E[z_i^(k)]  proportional to  rho_k N(x_i | mu_k, Sigma_k) exp(beta sum_{j in N(i)} E[z_j^(k)])
 
-    The Potts prior P(z) proportional to exp(beta sum_{i ~ j} [z_i = z_j])
-    favours neighbours in the same class; mean field replaces each
-    neighbour's unknown class by its current responsibilities. beta = 0 gives
-    the ordinary E-step.
+    The prior on the classes is the Potts prior times the mixing weights,
+    P(z) proportional to prod_i rho_{z_i} exp(beta sum_{i ~ j} [z_i = z_j]):
+    the rho_k of log_joint stay in the formula (an external field ln rho_k),
+    and the Potts term favours neighbours in the same class. Mean field
+    replaces each neighbour's unknown class by its current responsibilities.
+    beta = 0 gives the ordinary E-step.
 
     Parameters
     ----------
@@ -407,11 +308,11 @@ class MRFEMResult:
 
     Attributes
     ----------
-    mixture : Mixture, the parameters after the last M-step
-    responsibilities : array of shape (n, m), the mean-field E[z_i^(k)] of the last E-step
+    mixture : Mixture, theta^(n_iter), the parameters after the last M-step
+    responsibilities : array of shape (n, m), the mean-field E[z_i^(k)] of the E-step at ``mixture``
     history : tuple of Mixtures theta^(0), ..., theta^(n_iter) (empty when keep_history=False)
-    changes : array of shape (n_iter,), the mean absolute change of the responsibilities
-        at each iteration
+    changes : array of shape (n_iter + 1,), the mean absolute change of the responsibilities
+        in the E-step at each theta^(t) (entry 0: from the plain posterior of theta^(0))
     n_iter : int
     converged : bool, whether the change fell below tol
     beta : float
@@ -431,22 +332,20 @@ class MRFEMResult:
         return np.argmax(self.responsibilities, axis=1)
 
 
-def _weighted_m_step(values: np.ndarray, weighted_resp: np.ndarray, covariance: str, reg: float,
-                     fixed: Mixture) -> Mixture:
-    """The M-step from sum-per-value responsibilities R[v, k] = sum_{i: x_i = v} E[z_i^(k)].
-
-    The sums the M-step needs are R^T phi(v - c) with phi(x) = [1, x, x x^T]
-    (:mod:`emlib.suffstats`).
-    """
-    diagonal = covariance in ("diag", "spherical", "fixed")       # squares suffice for the variances
-    center = (weighted_resp.sum(axis=1) @ values) / weighted_resp.sum()
-    phi = quadratic_features(values - center, diagonal)
-    total = weighted_resp.T @ phi
-    d = values.shape[1]
-    stats = SufficientStatistics(nk=total[:, 0], first=total[:, 1:1 + d], second=total[:, 1 + d:],
-                                 loglik=np.nan, center=center, diagonal=diagonal)
-    fixed_cov = fixed.covariances if covariance == "fixed" else None
-    return mixture_from_stats(stats, covariance, reg, fixed_covariances=fixed_cov)[0]
+def _check_index(index, n: int, u: int):
+    """None (X has one row per voxel: u == n), or int array (n,) of rows of X, each in [0, u)."""
+    if index is None:
+        if u != n:
+            raise ValueError(f"X must have one row per True entry of mask ({n}), got {u} rows; "
+                             "or pass the distinct rows with index=")
+        return None
+    index = np.asarray(index)
+    if index.dtype.kind not in "iu" or index.shape != (n,):
+        raise ValueError(f"index must be an integer array of shape ({n},), one entry per True entry of "
+                         f"mask, got {index.dtype} array of shape {index.shape}")
+    if n and (index.min() < 0 or index.max() >= u):
+        raise ValueError(f"index must hold rows of X, in [0, {u}), got values in [{index.min()}, {index.max()}]")
+    return index
 
 
 def mrf_em(X, mask, init: Mixture, *, beta: float = 1.0, index=None, covariance: str = "full",
@@ -477,8 +376,8 @@ def mrf_em(X, mask, init: Mixture, *, beta: float = 1.0, index=None, covariance:
     tol : float >= 0, stop when mean_{i,k} |change of E[z_i^(k)]| < tol
     reg : float >= 0, added to the covariance diagonals
     keep_history : bool
-    callback : callable(t, mixture, resp) or None, called after each iteration t
-        with theta^(t) and the responsibilities of its E-step
+    callback : callable(t, mixture, resp) or None, called at t = 0 and after each
+        iteration t with theta^(t) and the responsibilities of its E-step
 
     Returns
     -------
@@ -492,30 +391,14 @@ def mrf_em(X, mask, init: Mixture, *, beta: float = 1.0, index=None, covariance:
     """
     mask = _check_mask(mask)
     X = check_data(X)
-    if not isinstance(init, Mixture):
-        raise TypeError(f"init must be an emlib.Mixture, got {type(init).__name__}")
-    if init.n_features != X.shape[1]:
-        raise ValueError(f"init has {init.n_features} feature(s) but X has {X.shape[1]} (shape {X.shape})")
-    n = int(mask.sum())
-    if index is None:
-        if X.shape[0] != n:
-            raise ValueError(f"X must have one row per True entry of mask ({n}), got shape {X.shape}; "
-                             "or pass the distinct rows with index=")
-    else:
-        index = np.asarray(index)
-        if index.dtype.kind not in "iu" or index.shape != (n,):
-            raise ValueError(f"index must be an integer array of shape ({n},), one entry per True entry of "
-                             f"mask, got {index.dtype} array of shape {index.shape}")
-        if n and (index.min() < 0 or index.max() >= X.shape[0]):
-            raise ValueError(f"index must hold rows of X, in [0, {X.shape[0]}), got values in "
-                             f"[{index.min()}, {index.max()}]")
+    check_mixture(init, X.shape[1], "init")
+    index = _check_index(index, int(mask.sum()), X.shape[0])
     beta = check_float(beta, "beta", minimum=0.0)
     kind = check_covariance_kind(covariance)
     max_iter = check_int(max_iter, "max_iter", minimum=0)
     tol = check_float(tol, "tol", minimum=0.0)
     reg = check_float(reg, "reg", minimum=0.0)
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable(t, mixture, resp), got {type(callback).__name__}")
+    check_callback(callback, "callable(t, mixture, resp)")
 
     def per_sample(table):                     # (u, m) per distinct value -> (n, m) per sample
         return table if index is None else table[index]
@@ -527,22 +410,26 @@ def mrf_em(X, mask, init: Mixture, *, beta: float = 1.0, index=None, covariance:
                          for k in range(resp.shape[1])], axis=1)
 
     neighbours = _Neighbours(mask)
-    mixture = init
-    resp = per_sample(mixture.posterior(X))
-    history = [mixture] if keep_history else []
-    changes = []
-    converged = False
-    for t in range(1, max_iter + 1):
-        new = _mean_field(per_sample(mixture.weighted_logpdf(X)), resp, neighbours, beta, np.float32)
-        changes.append(float(np.mean(np.abs(new - resp))))
-        resp = new
-        mixture = _weighted_m_step(X, per_value(resp), kind, reg, mixture)
-        if keep_history:
-            history.append(mixture)
-        if callback is not None:
-            callback(t, mixture, resp)
-        if changes[-1] < tol:
-            converged = True
-            break
-    return MRFEMResult(mixture=mixture, responsibilities=resp, history=tuple(history),
-                       changes=np.array(changes), n_iter=len(changes), converged=converged, beta=beta)
+    previous = [per_sample(init.posterior(X))]          # the E-step starts from its own last answer
+
+    def e_step(mixture):                                # mean field: the neighbours' previous values
+        resp = _mean_field(per_sample(mixture.weighted_logpdf(X)), previous[0], neighbours, beta, np.float32)
+        change = float(np.mean(np.abs(resp - previous[0])))
+        previous[0] = resp
+        return _MeanFieldEvidence(resp, change)
+
+    def m_step(evidence):                               # the usual formulas, from these E[z_i^(k)]
+        return mixture_from_moments(moments(X, per_value(evidence.resp)), kind, reg,
+                                    fixed_covariances=init.covariances if kind == "fixed" else None)
+
+    run = iterate(e_step, m_step, init, max_iter=max_iter,
+                  converged=lambda before, now: before is not None and now.change < tol,
+                  record=lambda evidence: evidence.change, keep_history=keep_history,
+                  callback=None if callback is None else (lambda t, mix, ev: callback(t, mix, ev.resp)))
+    return MRFEMResult(mixture=run.theta, responsibilities=run.evidence.resp, history=run.history,
+                       changes=np.array(run.records), n_iter=run.n_iter, converged=run.converged, beta=beta)
+
+
+class _MeanFieldEvidence(NamedTuple):
+    resp: np.ndarray
+    change: float

@@ -1,63 +1,55 @@
-"""Grade submitted exercise notebooks.
+"""Grade submitted exercise notebooks: the verdict is computed where student code never runs.
 
-    python -m emlib.course.grade SUBMISSIONS... [--out grades/grades.csv] [--timeout 120]
+    python -m emlib.course.grade SUBMISSIONS... [--out grades/grades.csv] [--force] [--timeout 120]
 
-For every submission (a notebook, or a folder of them):
+For every submission (a notebook, or a folder searched recursively for ``*.ipynb`` in any case):
 
-1. tell which exercise it is (``metadata.emlib.exercise``, else the
-   ``NN_topic`` in its file name) and read the expected tasks from the
-   matching solution notebook (its ``check_<task>(`` calls);
-2. copy it into a fresh temporary folder (the submission itself is never
-   touched) and append one cell that re-runs every task's check on the
-   student's final definition of that function;
-3. execute the copy in a fresh kernel (nbclient), in a separate process,
-   with a time limit for the whole notebook; errors in cells do not stop it;
-4. read the verdicts: every check appends one JSON line to the file named by
-   ``EMLIB_CHECK_LOG`` (see :mod:`emlib.course.checks._feedback`). A task scores 1
-   if the final re-check passed. If the run never reached the final cell
-   (time limit, dead kernel) the notebook's own check cell counts instead,
-   provided it was called on the function of that name; otherwise 0, with
-   the reason.
+1. read it once and hash it (it is never written; the hash is checked again at the end);
+   tell which exercise it is (``metadata.emlib.exercise``, else the ``NN_topic`` of its
+   file name; a disagreement is a note) and read the tasks from the solution notebook;
+2. scan its source, without running it, for off-limits help (:mod:`emlib.course.grading.scan`);
+3. draw every task's hidden grading cases from a fresh secret seed, and write their
+   inputs as plain data (JSON and ``.npz``, no pickles);
+4. run it in a sandbox (:mod:`emlib.course.grading.sandbox`): a throwaway folder, an
+   unprivileged user, the course and other submissions hidden, emlib as a read-only
+   snapshot, limits on memory, processes, file size and CPU time, everything killed at the
+   end. There the notebook runs, then each task's function is called on the hidden inputs
+   and its answers are written as data;
+5. here, in the grader's process, run each task's check on those answers against emlib's
+   reference (:mod:`emlib.course.grading.judge`). A task scores 1 if its answers pass and
+   nothing calls for review; evidence of off-limits help (an emlib function that is the
+   answer ran while the student's function ran, or the source reaches for it, or for the
+   checks, files, processes or the interpreter's internals) withholds the point and marks the
+   task "needs review" with the evidence. The notebook's own check cells never count.
 
-Nothing a submission does (raise, loop forever, ``sys.exit``, kill its
-kernel, print megabytes, delete cells) stops the batch. Prints a table and
-writes a CSV with one row per task and one TOTAL row per submission.
+Prints a table per exercise and the reasons, and writes a CSV (one row per task, a TOTAL row
+per submission, a SKIPPED row per file that was not graded). An existing CSV is never
+overwritten without ``--force``: the grades go to a new file next to it, named in the output.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import json
-import math
 import os
 import re
 import secrets
-import shutil
-import signal
-import subprocess
 import sys
 import tempfile
-import textwrap
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from .checks._feedback import LOG_ENV
-from .make_exercises import default_root, tasks_of
+from .make_exercises import default_root, make_exercise, tasks_of
 
 DEFAULT_TIMEOUT = 120.0
-"""Seconds a whole submission may run (kernel start-up not included)."""
+"""Seconds the notebook's own cells may run (kernel start-up not included)."""
 
-STARTUP_ALLOWANCE = 60.0
-"""Extra seconds for the kernel to start and the worker to clean up, before it is killed."""
+TASK_TIMEOUT = 60.0
+"""Seconds each task's answering cell may run."""
 
-SUBMISSION = "submission.ipynb"
-STATUS = "status.json"
-NOTEBOOK_LOG = "notebook-checks.jsonl"
-KERNEL_PID = "kernel.pid"
+PASSED, FAILED, REVIEW = "passed", "failed", "needs review"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -68,11 +60,16 @@ class TaskScore:
     task: str
     points: int
     reason: str
+    status: str = ""
+
+    def __post_init__(self):
+        if not self.status:
+            self.status = PASSED if self.points else FAILED
 
 
 @dataclass
 class Grade:
-    """The grade of one submission."""
+    """The grade of one submission (``submission`` is its unique display path)."""
 
     submission: str
     exercise: str | None
@@ -93,24 +90,90 @@ class GradeError(Exception):
 
 
 # ------------------------------------------------------------------------------------------------
-# Which exercise, which tasks
+# Which files, which exercise, which tasks
 # ------------------------------------------------------------------------------------------------
-def identify(path: Path, nb, solutions_dir: Path) -> str:
-    """The exercise a submission belongs to: its metadata, else the ``NN_topic`` in its file name."""
-    stems = sorted(p.stem for p in Path(solutions_dir).glob("*.ipynb"))
-    if nb is not None:
-        meta = nb.metadata.get("emlib", {}) if hasattr(nb, "metadata") else {}
-        if isinstance(meta, dict) and meta.get("exercise") in stems:
-            return meta["exercise"]
-    name = path.name
+def discover(paths: list[str]) -> tuple[list[tuple[Path, str]], list[tuple[str, str]]]:
+    """Submissions as ``(path, unique display path)`` and skipped files as ``(path, reason)``.
+
+    Folders are searched recursively; ``*.ipynb`` matches in any case; hidden files and folders
+    (``.ipynb_checkpoints``) and symbolic links are skipped, each with its reason.
+    """
+    found: list[tuple[Path, str]] = []
+    skipped: list[tuple[str, str]] = []
+    for arg in paths:
+        top = Path(arg)
+        if top.is_symlink():
+            skipped.append((arg, "a symbolic link (grade the file it points to instead)"))
+        elif top.is_dir():
+            for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
+                here = Path(dirpath)
+                for d in sorted(dirnames):
+                    if d.startswith("."):
+                        skipped.append((str(here / d) + os.sep, "a hidden folder"))
+                    elif (here / d).is_symlink():
+                        skipped.append((str(here / d), "a symbolic link to a folder"))
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and not (here / d).is_symlink())
+                for name in sorted(filenames):
+                    path = here / name
+                    rel = str(path.relative_to(top)) if top != Path(".") else str(path)
+                    display = str(Path(top.name) / rel) if top.name else rel
+                    if name.startswith("."):
+                        skipped.append((str(path), "a hidden file"))
+                    elif not name.lower().endswith(".ipynb"):
+                        skipped.append((str(path), "not a notebook (.ipynb)"))
+                    elif path.is_symlink():
+                        skipped.append((str(path), "a symbolic link"))
+                    elif not path.is_file():
+                        skipped.append((str(path), "not a regular file"))
+                    else:
+                        found.append((path, display))
+        elif not top.exists():
+            skipped.append((arg, "file not found"))
+        elif not top.is_file():
+            skipped.append((arg, "not a regular file"))
+        else:
+            found.append((top, str(top)))
+    seen: dict[str, int] = {}
+    unique = []
+    for path, display in found:
+        n = seen.get(display, 0) + 1
+        seen[display] = n
+        unique.append((path, display if n == 1 else f"{display} [{n}]"))
+    return unique, skipped
+
+
+def _from_name(name: str, stems: list[str]) -> str | None:
+    lowered = name.lower()
     for stem in sorted(stems, key=len, reverse=True):
-        if stem in name:
+        if stem.lower() in lowered:
             return stem
     match = re.search(r"(?<!\d)(\d\d)(?!\d)", name)
     if match:
         same = [s for s in stems if s.startswith(match.group(1) + "_")]
         if len(same) == 1:
             return same[0]
+    return None
+
+
+def identify(path: Path, nb, solutions_dir: Path, notes: list[str] | None = None) -> str:
+    """The exercise a submission belongs to: its metadata, else the ``NN_topic`` in its file name.
+
+    When both are present and disagree, the metadata wins and a note says so.
+    """
+    stems = sorted(p.stem for p in Path(solutions_dir).glob("*.ipynb"))
+    meta_ex = None
+    if nb is not None:
+        meta = nb.metadata.get("emlib", {}) if hasattr(nb, "metadata") else {}
+        if isinstance(meta, dict) and meta.get("exercise") in stems:
+            meta_ex = meta["exercise"]
+    by_name = _from_name(Path(path).name, stems)
+    if meta_ex:
+        if by_name and by_name != meta_ex and notes is not None:
+            notes.append(f"WARNING: the file name says {by_name} but the notebook's metadata says {meta_ex}; "
+                         f"graded as {meta_ex}")
+        return meta_ex
+    if by_name:
+        return by_name
     raise GradeError(f"cannot tell which exercise this is (known: {', '.join(stems) or 'none'}); "
                      "keep the exercise's file name, e.g. 03_e_step.ipynb, in the submission's name")
 
@@ -120,34 +183,48 @@ def expected_tasks(exercise: str, solutions_dir: Path) -> list[str]:
     return tasks_of(nbformat.read(str(Path(solutions_dir) / f"{exercise}.ipynb"), as_version=4))
 
 
-def grading_cell(tasks: list[str], log_path: str) -> str:
-    return textwrap.dedent(f"""\
-        # Appended by emlib.course.grade: re-check every task on its final definition.
-        from emlib.course.checks._feedback import grade_namespace as _emlib_grade_namespace
-        _emlib_grade_namespace({tasks!r}, globals(), {log_path!r})
-        """)
+def template_cells(exercise: str, solutions_dir: Path) -> set[str]:
+    """The code cells of the exercise as generated (the course's own code, not the student's)."""
+    solution = nbformat.read(str(Path(solutions_dir) / f"{exercise}.ipynb"), as_version=4)
+    exercise_nb = make_exercise(solution, exercise)
+    return {c.source.strip() for c in exercise_nb.cells if c.cell_type == "code"}
 
 
 # ------------------------------------------------------------------------------------------------
-# Grading one submission (parent side)
+# Grading one submission
 # ------------------------------------------------------------------------------------------------
-def grade_submission(path, solutions_dir: Path, timeout: float = DEFAULT_TIMEOUT) -> Grade:
+@dataclass
+class Batch:
+    """What every submission of one run shares: the solutions, the sandbox's workspace and settings."""
+
+    solutions: Path
+    settings: object
+    mode: str
+    workspace: object
+
+
+def grade_submission(path: Path, display: str, batch: Batch) -> Grade:
     """Grade one notebook; never raises for anything the submission does."""
-    path = Path(path)
-    grade = Grade(submission=str(path), exercise=None)
-    nb = None
+    from .grading import sandbox
+
+    grade = Grade(submission=display, exercise=None)
     try:
-        nb = nbformat.read(str(path), as_version=4)
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        grade.notes.append(f"cannot be read: {exc.strerror}")
+        return grade
+    digest = sandbox.sha256_bytes(data)
+    nb, nb_error = None, ""
+    try:
+        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
         if not isinstance(nb.get("cells"), list):
             raise ValueError("no list of cells")
     except Exception as exc:  # noqa: BLE001 - any unreadable file is a reason, not a crash
         nb_error = f"not a readable notebook ({type(exc).__name__}: {str(exc)[:120]})"
         nb = None
-    else:
-        nb_error = ""
     try:
-        grade.exercise = identify(path, nb, solutions_dir)
-        tasks = expected_tasks(grade.exercise, solutions_dir)
+        grade.exercise = identify(path, nb, batch.solutions, grade.notes)
+        tasks = expected_tasks(grade.exercise, batch.solutions)
     except (GradeError, OSError, ValueError) as exc:
         grade.notes.append(str(exc) if not nb_error else f"{nb_error}; {exc}")
         return grade
@@ -155,237 +232,147 @@ def grade_submission(path, solutions_dir: Path, timeout: float = DEFAULT_TIMEOUT
         grade.tasks = [TaskScore(t, 0, nb_error) for t in tasks]
         grade.notes.append(nb_error)
         return grade
-
     try:
-        return _run_and_score(path, nb, tasks, solutions_dir, timeout, grade)
-    except Exception as exc:  # noqa: BLE001 - e.g. a notebook too malformed to copy
-        grade.tasks = [TaskScore(t, 0, f"could not be run: {type(exc).__name__}: {str(exc)[:120]}") for t in tasks]
-        return grade
-
-
-def _run_and_score(path: Path, nb, tasks: list[str], solutions_dir: Path, timeout: float, grade: Grade) -> Grade:
-    present = set(tasks_of(nb))
-    workdir = Path(tempfile.mkdtemp(prefix="emlib-grade-"))
+        _run_and_score(nb, tasks, batch, grade)
+    except Exception as exc:  # noqa: BLE001 - a bug of the grader costs this submission, not the batch
+        done = {t.task for t in grade.tasks}
+        grade.tasks += [TaskScore(t, 0, f"not graded: grader error {type(exc).__name__}: {str(exc)[:160]}")
+                        for t in tasks if t not in done]
     try:
-        final_log = workdir / f"grader-{secrets.token_hex(8)}.jsonl"
-        copy = nbformat.from_dict(json.loads(json.dumps(nb)))
-        for cell in copy.cells:             # a cell that cannot run is skipped, not fatal
-            if cell.get("cell_type") == "code" and not isinstance(cell.get("source"), str):
-                cell["source"] = ""
-        copy.cells.append(nbformat.v4.new_code_cell(grading_cell(tasks, str(final_log))))
-        nbformat.write(copy, str(workdir / SUBMISSION))
-        status = _run_worker(workdir, timeout)
-        final = _read_log(final_log)
-        own = _read_log(workdir / NOTEBOOK_LOG)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-
-    stopped = status.get("status") != "completed"
-    run_note = _describe_status(status, timeout, len(copy.cells) - 1)
-    if run_note:
-        grade.notes.append(run_note)
-    grade.notes += status.get("notes", [])
-    for task in tasks:
-        grade.tasks.append(_score_task(task, final.get(task), own.get(task), stopped, run_note,
-                                       task in present))
+        after = sandbox.file_digest(Path(path))
+    except OSError:
+        after = None
+    if after != digest:
+        grade.notes.append("WARNING: the file changed while it was being graded; graded as it was when read "
+                           f"(sha256 {digest[:16]})")
     return grade
 
 
-def _score_task(task, final, own, stopped, run_note, has_check_cell) -> TaskScore:
-    missing_cell = "" if has_check_cell else " (its check cell was deleted)"
-    if final is not None:
-        return TaskScore(task, int(bool(final["passed"])), _first_line(final) + missing_cell)
-    if own is not None and own.get("function") == task:
-        if own["passed"]:
-            return TaskScore(task, 1, f"passed in the notebook's own check; {run_note}")
-        return TaskScore(task, 0, f"{_first_line(own)} ({run_note})")
-    if stopped:
-        return TaskScore(task, 0, f"not checked: {run_note}")
-    return TaskScore(task, 0, "not checked: the grader's final check did not run" + missing_cell)
+def _clean_notebook(nb) -> bytes:
+    """The notebook as the kernel will run it: cells whose source is not text run as empty cells."""
+    for cell in nb.cells:
+        if not isinstance(cell.get("source"), str):
+            cell["source"] = ""
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = []
+    return nbformat.writes(nb).encode("utf-8")
 
 
-def _first_line(entry: dict) -> str:
-    if entry["passed"]:
+def _run_and_score(nb, tasks: list[str], batch: Batch, grade: Grade) -> None:
+    from .checks import _feedback
+    from .grading import judge, sandbox, scan
+
+    cells = [c.source if c.get("cell_type") == "code" and isinstance(c.get("source"), str) else None
+             for c in nb.cells]
+    findings = scan.scan(cells, template_cells(grade.exercise, batch.solutions),
+                         {t: _feedback.spec(t).off_limits for t in tasks})
+    seed = secrets.randbits(63)                 # never written anywhere the kernel can read
+    payload, arrays, structures = judge.draw_cases(tasks, seed)
+    sub = batch.workspace.new()
+    result = sandbox.run(sub, batch.workspace, _clean_notebook(nb), tasks, payload, arrays, batch.settings,
+                         batch.mode)
+    status, jail = result["status"], result["jail"]
+    grade.notes += _run_notes(status, jail, len(nb.cells))
+    general = [f for f in findings if f.task is None]
+    for task in tasks:
+        try:
+            grade.tasks.append(_score(task, structures[task], judge.read_answers(result["outbox"], task), status,
+                                      [f for f in findings if f.task == task] + general))
+        except Exception as exc:  # noqa: BLE001 - one task's trouble stays in that task
+            grade.tasks.append(TaskScore(task, 0, f"not graded: grader error {type(exc).__name__}: {str(exc)[:160]}"))
+
+
+def _score(task: str, structure, answers, status: dict, findings) -> TaskScore:
+    from .grading import judge
+
+    ran = status.get("tasks", {}).get(task) if isinstance(status.get("tasks"), dict) else None
+    ran = ran if isinstance(ran, list) and ran else ["unknown"]
+    if answers.problem:
+        if ran[0] in ("timeout", "kernel died"):
+            why = {"timeout": f"{task} did not finish within its time limit",
+                   "kernel died": f"the kernel died while {task} ran (os._exit, a crash, or out of memory)"}[ran[0]]
+        elif str(ran[0]).startswith("not run"):
+            why = f"{task} was {ran[0]}"
+        else:
+            why = f"no answers from the run ({answers.problem})"
+        return TaskScore(task, 0, why)
+    if "undefined" in answers.notes:
+        return TaskScore(task, 0, f"{task} is not defined in the notebook (was its cell deleted, renamed, or "
+                                  "never run?)")
+    result = judge.verdict(task, structure, answers)
+    evidence = judge.runtime_evidence(task, answers) + [str(f) for f in findings]
+    message = _first_line(result)
+    if ran[0] in ("timeout", "kernel died") and not result.passed:
+        message = f"{message} ({task}: {ran[0]})"
+    if result.passed and evidence:
+        return TaskScore(task, 0, "needs review: " + "; ".join(evidence[:6])
+                         + (f"; and {len(evidence) - 6} more" if len(evidence) > 6 else ""), REVIEW)
+    if result.passed:
+        return TaskScore(task, 1, "passed")
+    if evidence:
+        message += " [also: " + "; ".join(evidence[:3]) + "]"
+    return TaskScore(task, 0, message)
+
+
+def _first_line(result) -> str:
+    if result.passed:
         return "passed"
-    message = str(entry.get("message", "")).strip().split("\n")[0]
-    if entry.get("kind") == "not implemented":
+    message = str(result.message).strip().split("\n")[0]
+    if result.kind == "not implemented":
         message = message.split(". ")[0]
     return message[:300]
 
 
-def _read_log(path: Path) -> dict[str, dict]:
-    """The last verdict recorded for every task (a broken line is skipped)."""
-    results: dict[str, dict] = {}
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return results
-    for line in lines:
-        try:
-            entry = json.loads(line)
-            task = entry["task"]
-            entry["passed"] = entry.get("passed") is True
-        except (ValueError, KeyError, TypeError):
-            continue
-        if isinstance(task, str):
-            results[task] = entry
-    return results
-
-
-def _describe_status(status: dict, timeout: float, n_cells: int) -> str:
-    kind = status.get("status")
-    cell = status.get("cell")
-    where = f" in cell {cell + 1} of {n_cells}" if isinstance(cell, int) else ""
-    first = status.get("source", "")
-    shown = f" (`{first}`)" if first else ""
-    if kind == "completed":
-        return ""
-    if kind == "timeout":
-        return f"the notebook did not finish within {timeout:g} s; stopped{where}{shown}"
-    if kind == "kernel died":
-        return f"the kernel died{where}{shown} (os._exit, exit(), a crash or out of memory)"
-    if kind == "killed":
-        return f"the run was killed after {timeout + STARTUP_ALLOWANCE:g} s"
-    return f"the notebook could not be run: {status.get('detail', 'unknown error')}"
-
-
-def _run_worker(workdir: Path, timeout: float) -> dict:
-    """Execute the copy in a separate process; kill it (and its kernel) if it overruns."""
-    cmd = [sys.executable, "-c", "import sys; from emlib.course.grade import _worker; _worker(sys.argv[1], "
-           "float(sys.argv[2]))", str(workdir), str(timeout)]
-    env = dict(os.environ)
-    env.pop(LOG_ENV, None)
-    with open(workdir / "worker.log", "wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env,
-                                cwd=str(workdir))
-        try:
-            proc.wait(timeout=timeout + STARTUP_ALLOWANCE)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc.pid)
-            proc.wait()
-    _kill_kernel(workdir)
-    try:
-        return json.loads((workdir / STATUS).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        if proc.returncode is not None and proc.returncode < 0:
-            return {"status": "killed"}
-        tail = (workdir / "worker.log").read_text(errors="replace")[-300:].strip()
-        return {"status": "error", "detail": tail or f"worker exited with code {proc.returncode}"}
-
-
-def _kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _kill_kernel(workdir: Path) -> None:
-    """Kill the kernel the worker started, if it outlived the worker (only that process group)."""
-    try:
-        pid = int((workdir / KERNEL_PID).read_text().strip())
-    except (OSError, ValueError):
-        return
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return
-    try:
-        ours = str(workdir).encode() in Path(f"/proc/{pid}/environ").read_bytes()
-    except OSError:
-        return
-    if b"ipykernel" in cmdline and ours:
-        _kill_group(pid)
-
-
-# ------------------------------------------------------------------------------------------------
-# The worker: runs in its own process
-# ------------------------------------------------------------------------------------------------
-def _worker(workdir: str, timeout: float) -> None:
-    """Execute ``workdir/submission.ipynb`` cell by cell within ``timeout`` seconds; write status.json."""
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
-
-    class DiscardingClient(NotebookClient):
-        """Keeps only error outputs (name and message) and counts the rest, so no output can flood memory."""
-
-        printed = 0
-
-        def output(self, outs, msg, display_id, cell_index):
-            content = msg.get("content", {})
-            if msg.get("msg_type") == "stream":
-                self.printed += len(content.get("text", ""))
-            elif msg.get("msg_type") == "error":
-                outs.append(nbformat.v4.new_output("error", ename=str(content.get("ename", ""))[:100],
-                                                   evalue=str(content.get("evalue", ""))[:300], traceback=[]))
+def _run_notes(status: dict, jail: dict, n_cells: int) -> list[str]:
+    notes = []
+    if jail.get("error"):
+        notes.append(str(jail["error"])[:300])
+    if jail.get("wall_exceeded"):
+        notes.append("the sandbox's wall-clock limit was reached; everything in it was killed")
+    left = jail.get("left_behind")
+    if isinstance(left, int) and left > 0:
+        notes.append(f"{left} process(es) still running at the end were killed (background processes)")
+    if status.get("problem"):
+        notes.append(f"the run left no status ({status['problem']})")
+    skipped = status.get("skipped", {})
+    if isinstance(skipped, dict):
+        for index, what in sorted(skipped.items(), key=lambda kv: int(kv[0]) if str(kv[0]).isdigit() else 0)[:5]:
+            kind, source = (list(what) + ["", ""])[:2] if isinstance(what, list) else (str(what), "")
+            where = f"cell {int(index) + 1} of {n_cells}" if str(index).isdigit() else "a cell"
+            if kind == "timeout":
+                notes.append(f"{where} (`{source}`) did not finish within the time limit; skipped")
+            elif kind == "kernel died":
+                notes.append(f"the kernel died in {where} (`{source}`: os._exit, exit(), a crash or out of "
+                             "memory); the kernel was restarted without it")
             else:
-                self.printed += sum(len(str(v)) for v in content.get("data", {}).values())
-            return None
-
-    work = Path(workdir)
-    status: dict = {"status": "completed", "cell": None, "notes": []}
-    nb = nbformat.read(str(work / SUBMISSION), as_version=4)
-    env = dict(os.environ, **{LOG_ENV: str(work / NOTEBOOK_LOG), "MPLBACKEND": "Agg",
-                              "EMLIB_GRADE_DIR": str(work)})
-    client = DiscardingClient(nb, kernel_name="python3", allow_errors=True, interrupt_on_timeout=False,
-                              shutdown_kernel="immediate", record_timing=False, iopub_timeout=10,
-                              resources={"metadata": {"path": str(work)}})
-    errors: list[str] = []
-    try:
-        with client.setup_kernel(env=env, cwd=str(work)):
-            process = getattr(getattr(client.km, "provisioner", None), "process", None)
-            if process is not None:
-                (work / KERNEL_PID).write_text(str(process.pid))
-            deadline = time.monotonic() + timeout
-            for index, cell in enumerate(nb.cells):
-                if cell.cell_type != "code" or not cell.source.strip():
-                    continue
-                status["cell"] = index
-                status["source"] = cell.source.strip().split("\n")[0][:60]
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise CellTimeoutError("no time left")
-                client.timeout = max(1, math.ceil(remaining))
-                client.execute_cell(cell, index)
-                for out in cell.get("outputs", []):
-                    if out.get("output_type") == "error" and len(errors) < 5:
-                        errors.append(f"cell {index + 1} raised {out.get('ename')}: {out.get('evalue', '')[:120]}")
-        status["cell"] = None
-        status["source"] = ""
-    except CellTimeoutError:
-        status["status"] = "timeout"
-    except DeadKernelError:
-        status["status"] = "kernel died"
-    except Exception as exc:  # noqa: BLE001 - reported, never raised
-        status["status"] = "error"
-        status["detail"] = f"{type(exc).__name__}: {str(exc)[:200]}"
-    status["notes"] = [e for e in errors if not e.startswith(f"cell {len(nb.cells)} ")]   # not our own cell
-    if client.printed > 1_000_000:
-        status["notes"].append(f"printed {client.printed / 1e6:.0f} MB of output (discarded)")
-    (work / STATUS).write_text(json.dumps(status), encoding="utf-8")
+                notes.append(f"{where} (`{source}`) stopped the kernel ({kind}); skipped")
+    for error in list(status.get("errors", []))[:5]:
+        notes.append(str(error)[:200])
+    printed = status.get("printed", 0)
+    if isinstance(printed, int) and printed > 1_000_000:
+        notes.append(f"printed {printed / 1e6:.0f} MB of output (discarded)")
+    return notes
 
 
 # ------------------------------------------------------------------------------------------------
 # Reporting
 # ------------------------------------------------------------------------------------------------
-def format_table(grades: list[Grade]) -> str:
-    """A score table per exercise, then the reasons for every lost point."""
+def format_table(grades: list[Grade], skipped: list[tuple[str, str]] | None = None) -> str:
+    """A score table per exercise ("R" marks a point withheld for review), then the reasons."""
     lines: list[str] = []
     by_exercise: dict[str, list[Grade]] = {}
     for g in grades:
         by_exercise.setdefault(g.exercise or "(unknown exercise)", []).append(g)
     for exercise, group in by_exercise.items():
-        tasks = [t.task for t in group[0].tasks] if group[0].tasks else []
-        for g in group[1:]:
-            tasks += [t.task for t in g.tasks if t.task not in tasks]
-        width = max([len("submission")] + [len(Path(g.submission).name) for g in group])
-        header = ["submission".ljust(width)] + [t for t in tasks] + ["score"]
-        lines.append(f"== {exercise} ==")
-        lines.append("  ".join(header))
+        tasks: list[str] = []
         for g in group:
-            points = {t.task: t.points for t in g.tasks}
-            row = [Path(g.submission).name.ljust(width)]
-            row += [str(points.get(t, "-")).center(len(t)) for t in tasks]
+            tasks += [t.task for t in g.tasks if t.task not in tasks]
+        width = max([len("submission")] + [len(g.submission) for g in group])
+        lines.append(f"== {exercise} ==")
+        lines.append("  ".join(["submission".ljust(width)] + tasks + ["score"]))
+        for g in group:
+            points = {t.task: ("R" if t.status == REVIEW else str(t.points)) for t in g.tasks}
+            row = [g.submission.ljust(width)] + [points.get(t, "-").center(len(t)) for t in tasks]
             row.append(f"{g.score}/{g.max_score}")
             lines.append("  ".join(row))
         lines.append("")
@@ -399,61 +386,132 @@ def format_table(grades: list[Grade]) -> str:
     if reasons:
         lines.append("Reasons:")
         lines += reasons
+    if skipped:
+        lines.append("Skipped (not graded):")
+        lines += [f"    {path}: {why}" for path, why in skipped]
     return "\n".join(lines).rstrip() + "\n"
 
 
-def write_csv(grades: list[Grade], path: Path) -> None:
-    """One row per task, then one TOTAL row per submission (its reason: the run's notes)."""
+def write_csv(grades: list[Grade], path: Path, skipped: list[tuple[str, str]] | None = None,
+              force: bool = False) -> Path:
+    """Write the CSV atomically; returns the path written.
+
+    An existing file is replaced only with ``force``; otherwise the grades go to the first free
+    name ``<stem>-2.csv``, ``<stem>-3.csv``, ... next to it.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["submission", "exercise", "task", "points", "max_points", "reason"])
-        for g in grades:
-            for t in g.tasks:
-                writer.writerow([g.submission, g.exercise or "", t.task, t.points, 1, t.reason])
-            writer.writerow([g.submission, g.exercise or "", "TOTAL", g.score, g.max_score, "; ".join(g.notes)])
-
-
-def _expand(paths: list[str]) -> list[Path]:
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            out += sorted(q for q in p.glob("*.ipynb") if not q.name.startswith("."))
-        else:
-            out.append(p)
-    return out
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["submission", "exercise", "task", "points", "max_points", "status", "reason"])
+            for g in grades:
+                for t in g.tasks:
+                    writer.writerow([g.submission, g.exercise or "", t.task, t.points, 1, t.status, t.reason])
+                writer.writerow([g.submission, g.exercise or "", "TOTAL", g.score, g.max_score, "",
+                                 "; ".join(g.notes)])
+            for where, why in skipped or []:
+                writer.writerow([where, "", "SKIPPED", 0, 0, "skipped", why])
+        if force:
+            os.replace(tmp, path)
+            return path
+        target, n = path, 1
+        while True:
+            try:
+                os.link(tmp, target)            # fails if the name exists: never overwrites
+                os.unlink(tmp)
+                return target
+            except FileExistsError:
+                n += 1
+                target = path.with_name(f"{path.stem}-{n}{path.suffix}")
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def main(argv: list[str] | None = None) -> int:
-    root = default_root()
+    import emlib
+
+    from .grading import sandbox
+
     parser = argparse.ArgumentParser(prog="python -m emlib.course.grade", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("submissions", nargs="+", help="submitted .ipynb files, or folders of them")
+    parser.add_argument("submissions", nargs="+", help="submitted .ipynb files, or folders searched recursively")
     parser.add_argument("--out", type=Path, default=Path("grades") / "grades.csv",
-                        help="CSV file to write (default: %(default)s)")
+                        help="CSV file to write (default: %(default)s); never overwritten without --force")
+    parser.add_argument("--force", action="store_true", help="replace an existing CSV")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                        help="seconds each notebook may run (default: %(default)s)")
-    parser.add_argument("--solutions", type=Path, default=root / "solutions",
-                        help="folder of solution notebooks, the source of the task lists (default: %(default)s)")
+                        help="seconds the notebook's cells may run (default: %(default)s)")
+    parser.add_argument("--task-timeout", type=float, default=TASK_TIMEOUT,
+                        help="seconds each task's answers may take (default: %(default)s)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="submissions graded at once, each in its own sandbox (default: %(default)s)")
+    parser.add_argument("--memory", type=float, default=3.0, help="GiB of address space per process (default 3)")
+    parser.add_argument("--solutions", type=Path, default=None,
+                        help="folder of solution notebooks, the source of the task lists (default: the course's)")
+    parser.add_argument("--hide", action="append", default=[], metavar="DIR",
+                        help="a further folder the submissions must not see (repeatable)")
+    parser.add_argument("--isolation", choices=["auto", "root", "user"], default="auto",
+                        help="sandbox level (default: the strongest available; see exercises/README.md)")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="run without namespaces (limits only): for trusted notebooks, never for homework")
     args = parser.parse_args(argv)
-    paths = _expand(args.submissions)
+    if args.solutions is None:
+        args.solutions = default_root() / "solutions"
+    root = Path(args.solutions).resolve().parent
+    mode = "none" if args.no_sandbox else sandbox.isolation_mode(args.isolation)
+    if mode == "unavailable":
+        print("no sandbox is available here (needs `unshare` from util-linux, and root or unprivileged user "
+              "namespaces); see exercises/README.md for the container recipe, or pass --no-sandbox for "
+              "trusted notebooks only", file=sys.stderr)
+        return 2
+    paths, skipped = discover(args.submissions)
     if not paths:
         print("no submissions found", file=sys.stderr)
+        for where, why in skipped:
+            print(f"    skipped {where}: {why}", file=sys.stderr)
         return 2
-    grades = []
-    for i, path in enumerate(paths, 1):
-        print(f"[{i}/{len(paths)}] grading {path} ...", file=sys.stderr, flush=True)
-        if not path.exists():
-            grades.append(Grade(str(path), None, notes=["file not found"]))
-            continue
+    emlib_dir = Path(emlib.__file__).resolve().parent
+    hide = [str(root), str(emlib_dir.parent), str(Path(args.solutions).resolve().parent),
+            str(Path(args.out).resolve().parent), os.path.expanduser("~")] + args.hide
+    hide += sorted({str(Path(p).resolve().parent) for p, _ in paths})
+    hide += [str(Path(a).resolve()) for a in args.submissions if Path(a).is_dir()]
+    prefix = Path(sys.prefix).resolve().parent
+    if (prefix / "emlib").is_dir() or (prefix / "solutions").is_dir():
+        hide.append(str(prefix))
+    hide = [h for h in hide if h not in ("/", "") and Path(h).is_dir()]
+    settings = sandbox.Settings(notebook_timeout=args.timeout, task_timeout=args.task_timeout, hide=hide,
+                                limits=sandbox.Limits(memory_bytes=int(args.memory * 1024**3)))
+    print(f"sandbox: {mode} (see exercises/README.md for what it guarantees)", file=sys.stderr)
+    workspace = sandbox.Workspace(emlib_dir)
+    batch = Batch(Path(args.solutions), settings, mode, workspace)
+
+    def one(item):
+        i, (path, display) = item
+        print(f"[{i}/{len(paths)}] grading {display} ...", file=sys.stderr, flush=True)
         try:
-            grades.append(grade_submission(path, args.solutions, args.timeout))
+            return grade_submission(path, display, batch)
         except Exception as exc:  # noqa: BLE001 - a bug in the grader must not stop the batch either
-            grades.append(Grade(str(path), None, notes=[f"grader error: {type(exc).__name__}: {exc}"]))
-    print(format_table(grades), end="")
-    write_csv(grades, args.out)
-    print(f"wrote {args.out}")
+            return Grade(display, None, notes=[f"grader error: {type(exc).__name__}: {exc}"])
+
+    try:
+        if args.jobs > 1:           # each submission in its own sandbox: they cannot see one another
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+                grades = list(pool.map(one, enumerate(paths, 1)))
+        else:
+            grades = [one(item) for item in enumerate(paths, 1)]
+    finally:
+        workspace.close()
+    print(format_table(grades, skipped), end="")
+    written = write_csv(grades, args.out, skipped, force=args.force)
+    if written != args.out:
+        print(f"{args.out} exists (pass --force to replace it); wrote {written}")
+    else:
+        print(f"wrote {written}")
     return 0
 
 

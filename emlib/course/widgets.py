@@ -38,8 +38,7 @@ from matplotlib.figure import Figure
 from PIL import Image as PILImage
 
 from .._validation import (
-    COVARIANCE_KINDS,
-    _describe,
+    describe_value,
     check_covariance_kind,
     check_data,
     check_float,
@@ -50,7 +49,7 @@ from ..em import EMResult, em
 from ..init import init_from_data, init_kmeans_pp
 from ..mixture import Mixture
 from .plotting import component_colors, plot_ellipses, responsibility_colors
-from ..steps import e_step
+from ..steps import ESTIMATED_KINDS, e_step
 
 DATA_SEED = 0
 """The seed of the generated data sets (the initialisation seed is separate)."""
@@ -68,7 +67,7 @@ INITS = OrderedDict([
 ])
 """Initialisations: ``init_from_data`` (the annulus slide's recipe) or ``init_kmeans_pp``."""
 
-EM_KINDS = tuple(k for k in COVARIANCE_KINDS if k != "fixed")
+EM_KINDS = ESTIMATED_KINDS          # the explorer fits every kind whose covariances EM estimates
 MAX_COMPONENTS = 30
 CACHE_SIZE = 32
 
@@ -120,12 +119,7 @@ def start_mixture(X, m: int, covariance: str, seed: int, init: str = "data") -> 
         return init_kmeans_pp(X, m, seed, covariance=covariance)
     if init != "data":
         raise ValueError(f"init must be one of {', '.join(map(repr, INITS))}; got {init!r}")
-    start = init_from_data(X, m, seed)
-    if covariance == "spherical":
-        d = start.n_features
-        var = np.trace(start.covariances, axis1=1, axis2=2) / d
-        start = Mixture(start.weights, start.means, var[:, None, None] * np.eye(d))
-    return start
+    return init_from_data(X, m, seed).as_kind(covariance)
 
 
 @dataclass
@@ -204,28 +198,14 @@ class EMExplorer:
     def __init__(self, dataset: str = "three_gaussians", *, m: int = 3, covariance: str = "full",
                  seed: int = 0, init: str = "data", data=None, max_iter: int = 100, tol: float = 1e-6,
                  figsize=(9.0, 3.8), dpi: int = 80):
-        import ipywidgets as widgets
-
         self._datasets, self._arrays = self._check_data_arg(data)
         if self._arrays and dataset == "three_gaussians":
             dataset = next(iter(self._arrays))
         self._check_dataset(dataset)
-        m = check_int(m, "m", minimum=1, maximum=MAX_COMPONENTS)
-        if covariance not in EM_KINDS:
-            check_covariance_kind(covariance)   # a name we do not know at all
-            raise ValueError(f"covariance must be one of {', '.join(map(repr, EM_KINDS))} for the explorer; "
-                             f"got {covariance!r} (the known-variance case 'fixed' is 1-D: see notebook 04)")
-        seed = check_int(seed, "seed", minimum=0)
-        if init not in INITS:
-            raise ValueError(f"init must be one of {', '.join(map(repr, INITS))}; got {init!r}")
+        m, covariance, seed, init = self._check_setting(m, covariance, seed, init)
         self.max_iter = check_int(max_iter, "max_iter", minimum=1)
         self.tol = check_float(tol, "tol", minimum=0.0)
-        dpi = check_int(dpi, "dpi", minimum=10)
-        try:
-            figsize = (float(figsize[0]), float(figsize[1]))
-        except (TypeError, ValueError, IndexError):
-            raise TypeError(f"figsize must be a pair of numbers (width, height) in inches, "
-                            f"got {_describe(figsize)}") from None
+        figsize, dpi = self._check_figure_size(figsize, dpi)
 
         self._runs: OrderedDict = OrderedDict()
         self._run: _Run | None = None
@@ -234,8 +214,37 @@ class EMExplorer:
         self._ellipses: list = []       # the component ellipses on ax_data (2 per component)
         self._markers: list = []        # the mean markers on ax_data (1 per component)
         self._background = None    # the static layer of the figure, as pixels (see _draw_static)
+        self._make_controls(dataset, m, covariance, init, seed)
+        self._make_figure(figsize, dpi)
+        self._wire()
+        self._load_setting()
 
-        # --- controls ---------------------------------------------------------------
+    @staticmethod
+    def _check_setting(m, covariance, seed, init) -> tuple:
+        m = check_int(m, "m", minimum=1, maximum=MAX_COMPONENTS)
+        if covariance not in EM_KINDS:
+            check_covariance_kind(covariance)   # a name we do not know at all
+            raise ValueError(f"covariance must be one of {', '.join(map(repr, EM_KINDS))} for the explorer; "
+                             f"got {covariance!r} (the known-variance case 'fixed' is 1-D: see notebook 04)")
+        seed = check_int(seed, "seed", minimum=0)
+        if init not in INITS:
+            raise ValueError(f"init must be one of {', '.join(map(repr, INITS))}; got {init!r}")
+        return m, covariance, seed, init
+
+    @staticmethod
+    def _check_figure_size(figsize, dpi) -> tuple:
+        dpi = check_int(dpi, "dpi", minimum=10)
+        try:
+            figsize = (float(figsize[0]), float(figsize[1]))
+        except (TypeError, ValueError, IndexError):
+            raise TypeError(f"figsize must be a pair of numbers (width, height) in inches, "
+                            f"got {describe_value(figsize)}") from None
+        return figsize, dpi
+
+    def _make_controls(self, dataset, m, covariance, init, seed) -> None:
+        """The buttons, sliders and menus, and the box that lays them out (``self.widget``)."""
+        import ipywidgets as widgets
+
         self.back_button = widgets.Button(description="◀ half-step", tooltip="undo the last half-step",
                                           layout=widgets.Layout(width="110px"))
         self.forward_button = widgets.Button(description="half-step ▶", button_style="primary",
@@ -261,8 +270,18 @@ class EMExplorer:
                                                 layout=widgets.Layout(width="180px"))
         self.status = widgets.HTML()
         self.image = widgets.Image(format="png")
+        self.widget = widgets.VBox([
+            widgets.HBox([self.dataset_dropdown, self.m_slider]),
+            widgets.HBox([self.covariance_buttons]),
+            widgets.HBox([self.init_dropdown, self.seed_text]),
+            widgets.HBox([self.reset_button, self.back_button, self.forward_button, self.end_button,
+                          self.iteration_slider]),
+            self.status,
+            self.image,
+        ])
 
-        # --- the persistent figure ----------------------------------------------------
+    def _make_figure(self, figsize, dpi) -> None:
+        """The persistent figure: the data with the components, and the log-likelihood trace."""
         # A fixed layout (no constrained/tight layout): the layout engine would cost more
         # than the drawing itself, on every step.
         self.figure = Figure(figsize=figsize, dpi=dpi)
@@ -273,7 +292,7 @@ class EMExplorer:
         self.ax_data.set_aspect("equal", adjustable="box")
         (self._trace_all,) = self.ax_loglik.plot([], [], color="0.75", marker="o", markersize=2.5, lw=1,
                                                  label="whole run")
-        (self._trace_done,) = self.ax_loglik.plot([], [], color="C0", marker="o", markersize=3, lw=1.5,
+        (self._trace_done,) = self.ax_loglik.plot([], [], color=component_colors(1)[0], marker="o", markersize=3, lw=1.5,
                                                   label="so far")
         (self._current_marker,) = self.ax_loglik.plot([], [], marker="o", markersize=10, color="k",
                                                       fillstyle="none", lw=0, label="now")
@@ -281,7 +300,8 @@ class EMExplorer:
         self.ax_loglik.set_ylabel(r"log-likelihood $\ln p(X\,|\,\theta)$")
         self.ax_loglik.legend(loc="lower right", fontsize=8)
 
-        # --- wiring -------------------------------------------------------------------
+    def _wire(self) -> None:
+        """Connect the controls to the explorer's methods."""
         self.back_button.on_click(lambda _: self.step_back())
         self.forward_button.on_click(lambda _: self.step_forward())
         self.reset_button.on_click(lambda _: self.reset())
@@ -290,17 +310,6 @@ class EMExplorer:
         for control in (self.dataset_dropdown, self.m_slider, self.covariance_buttons, self.init_dropdown,
                         self.seed_text):
             control.observe(self._on_setting, names="value")
-
-        self.widget = widgets.VBox([
-            widgets.HBox([self.dataset_dropdown, self.m_slider]),
-            widgets.HBox([self.covariance_buttons]),
-            widgets.HBox([self.init_dropdown, self.seed_text]),
-            widgets.HBox([self.reset_button, self.back_button, self.forward_button, self.end_button,
-                          self.iteration_slider]),
-            self.status,
-            self.image,
-        ])
-        self._load_setting()
 
     # --- argument checks -------------------------------------------------------------------
     @staticmethod
@@ -313,7 +322,7 @@ class EMExplorer:
         arrays = OrderedDict()
         for name, X in items:
             if not isinstance(name, str):
-                raise TypeError(f"data must map names (str) to arrays, got the key {_describe(name)}")
+                raise TypeError(f"data must map names (str) to arrays, got the key {describe_value(name)}")
             if name in BUILTIN_DATASETS:
                 raise ValueError(f"data may not reuse the built-in name {name!r}; choose another name")
             X = check_data(X, f"data[{name!r}]", allow_1d=False)

@@ -16,8 +16,12 @@ Layout
 ``_feedback.py``
     the framework: the :func:`check` decorator and registry, :class:`Case`,
     :func:`call` (runs student code safely), the ``expect_*`` comparisons,
-    :func:`match_components` (Hungarian matching of components), and the
-    recording of verdicts for the grader (``EMLIB_CHECK_LOG``).
+    :func:`match_components` (Hungarian matching of components), the grading
+    :class:`Spec` of every task (public and hidden cases, reference, off-limits
+    names) and :class:`Replay`, through which the grader runs the same check
+    body on the answers a student's kernel recorded (see :mod:`emlib.course.grading`).
+``_random.py``
+    random mixtures, covariances and responsibilities for the hidden cases.
 one module per topic
     ``sampling`` (01), ``likelihood`` (02), ``estep`` (03), ``mstep`` (04),
     ``loop`` (05), ``kmeans`` (06), ``selection`` (07), ...
@@ -26,8 +30,10 @@ How to add a topic (a new exercise pair)
 -----------------------------------------
 1. Write ``emlib/course/checks/<topic>.py``: import the framework
    (``from ._feedback import Case, call, check, expect_close, ...``), keep the
-   small cases there, write one ``@check("<task>", reference=..., forbidden=...)``
-   body per task, and list the check functions in ``__all__``. Task names are
+   small public cases there, write one ``@check("<task>", reference=..., forbidden=...,
+   cases=..., hidden=...)`` body per task (``body(fn, cases)``; ``hidden(rng)`` draws
+   grading cases of the same structure, keeping the tricky kinds), and list the check
+   functions in ``__all__``. Task names are
    the names of the functions the student writes and must be unique across
    all topic modules.
 2. Nothing to edit here: this package imports every module in its folder whose

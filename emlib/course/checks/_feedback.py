@@ -11,27 +11,37 @@ with emlib's reference, and prints one verdict:
 Writing a check
 ---------------
 Decorate a *body* with :func:`check`. The body receives the student's
-function, calls it through :func:`call` (which turns a ``NotImplementedError``
-into "not implemented yet" and any other exception into a report naming the
-input), and raises :class:`Failure` with a precise message at the first
-problem, usually through the ``expect_*`` helpers below. It returns a short
-success note (or ``None``)::
+function and the cases to run, calls the function through :func:`call`
+(which turns a ``NotImplementedError`` into "not implemented yet" and any
+other exception into a report naming the input), and raises
+:class:`Failure` with a precise message at the first problem, usually
+through the ``expect_*`` helpers below. It returns a short success note::
 
-    @check("update_weights", reference=steps.update_weights, forbidden=(steps.update_weights,))
-    def check_update_weights(update_weights):
-        for case in CASES:
+    @check("update_weights", reference=steps.update_weights, forbidden=(steps.update_weights,),
+           cases=RESP_CASES, hidden=_hidden_resp)
+    def check_update_weights(update_weights, cases):
+        for case in cases:
             got = as_array(call(update_weights, case), "the weights", case=case)
             expect_shape(got, (m,), "the weights", meaning="(m,)", case=case)
             expect_close(got, steps.update_weights(*case.args), "the weights", case=case)
-        return f"correct on {len(CASES)} cases."
+        return f"correct on {len(cases)} cases."
+
+``cases`` are the public cases the notebook's check runs; ``hidden(rng)``
+draws grading cases of the same structure, afresh for every submission, from
+a seed only the grader knows (keep the tricky kinds: far points, underflow,
+collapsed components). The grader runs the *same body* in its own process on
+the answers the student's kernel recorded for those hidden inputs (a
+:class:`Replay` stands in for the function), so a check's messages and hints
+serve both the student and the grade.
 
 The decorator registers the check under its task name (one task, one check,
 across all topic modules), catches everything the student's code can throw,
-prints the verdict, and appends it as one JSON line to the file named by the
-environment variable ``EMLIB_CHECK_LOG`` when that is set (the grader sets
-it). ``check_x.evaluate(fn)`` returns the :class:`CheckResult` without
-printing or recording (for tests); ``check_x.reference`` is a correct
-implementation (tests assert that it passes).
+and prints the verdict (and appends it as one JSON line to the file named by
+``EMLIB_CHECK_LOG``, if set: a log for the student's own tools; the grader
+never reads it). ``check_x.evaluate(fn)`` returns the :class:`CheckResult`
+without printing (for tests). The reference implementation and the
+off-limits names live in the grading :class:`Spec` (``spec(task)``), not on
+the check object.
 
 Components have no natural order: whenever a student's function *produces*
 components (an M-step, an EM run, k-means, trimming), align them with the
@@ -47,6 +57,7 @@ import json
 import os
 import re
 import sys
+import threading
 import traceback
 from dataclasses import asdict, dataclass
 from typing import Callable
@@ -113,7 +124,27 @@ def not_implemented_message(task: str) -> str:
 # Registry and the decorator
 # ----------------------------------------------------------------------------------------
 _REGISTRY: dict[str, Callable] = {}
-_current_task: str | None = None   # the task whose check is running (names the student's function)
+_SPECS: dict[str, "Spec"] = {}
+_state = threading.local()          # .task: the task whose check is running (names the student's function)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What the grader needs about a task; kept here, never on the check object itself.
+
+    body : the check's body, ``body(fn, cases) -> note``
+    cases : the public cases of the feedback check (a list of :class:`Case`, or a dict of lists)
+    hidden : ``hidden(rng) -> cases`` of the same structure, drawn afresh for every submission
+    reference : a correct implementation with the student's signature (tests and the grader use it)
+    off_limits : qualified names (``emlib.steps.e_step``) of functions that ARE the answer
+    """
+
+    task: str
+    body: Callable
+    cases: object
+    hidden: Callable | None
+    reference: Callable
+    off_limits: tuple[str, ...]
 
 
 def registry() -> dict[str, Callable]:
@@ -129,23 +160,43 @@ def get_check(task: str) -> Callable:
         raise KeyError(f"no check is registered for task {task!r}; known tasks: {sorted(_REGISTRY)}") from None
 
 
-def check(task: str, *, reference: Callable, forbidden: tuple = ()):
+def spec(task: str) -> Spec:
+    """The grading spec of ``task`` (body, public and hidden cases, reference, off-limits names)."""
+    get_check(task)
+    return _SPECS[task]
+
+
+def qualified_name(fn) -> str:
+    """``module.qualname`` of a function or method, as the grader's call recorder names it."""
+    fn = getattr(fn, "__func__", fn)
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', getattr(fn, '__name__', repr(fn)))}"
+
+
+def check(task: str, *, reference: Callable, forbidden: tuple = (), cases=None, hidden: Callable | None = None,
+          off_limits: tuple[str, ...] = ()):
     """Make a body into the check of ``task`` and register it.
 
     Parameters
     ----------
     task : the name of the function the student writes (``e_step``)
-    reference : a correct implementation with the student's signature
-    forbidden : emlib callables that ARE the answer; passing one of them fails
+    reference : a correct implementation with the student's signature (kept in the grading spec,
+        not on the check: a student must not find the answer hanging off ``check_e_step``)
+    forbidden : emlib callables that ARE the answer; passing one of them fails, and calling one
+        while the student's function runs makes the grader mark the task "needs review"
+    cases : the public cases, passed to ``body(fn, cases)``; ``None`` for a body with one argument
+    hidden : ``hidden(rng)`` draws grading cases of the same structure as ``cases``
+    off_limits : further qualified names that are off limits (``scipy.special._logsumexp.logsumexp``)
     """
 
     def decorate(body: Callable) -> Callable:
-        def evaluate(fn) -> CheckResult:
-            global _current_task
-            outer, _current_task = _current_task, task
+        run_body = body if cases is not None else (lambda fn, _cases: body(fn))
+
+        def evaluate(fn, graded_cases=None) -> CheckResult:
+            outer = getattr(_state, "task", None)
+            _state.task = task
             try:
                 _guard(task, fn, forbidden)
-                note = body(fn)
+                note = run_body(fn, cases if graded_cases is None else graded_cases)
             except Failure as failure:
                 return CheckResult(task, False, str(failure), failure.kind)
             except KeyboardInterrupt:
@@ -156,7 +207,7 @@ def check(task: str, *, reference: Callable, forbidden: tuple = ()):
                                    "Tell your instructor; meanwhile compare your code with the task text.",
                                    CHECK_ERROR)
             finally:
-                _current_task = outer
+                _state.task = outer
             return CheckResult(task, True, note or "correct.")
 
         @functools.wraps(body)
@@ -165,11 +216,12 @@ def check(task: str, *, reference: Callable, forbidden: tuple = ()):
 
         run.task = task
         run.evaluate = evaluate
-        run.reference = reference
         if task in _REGISTRY and _REGISTRY[task].__module__ != run.__module__:
             raise ValueError(f"two checks for task {task!r}: in {_REGISTRY[task].__module__} and "
                              f"{run.__module__}; task names must be unique across topic modules")
         _REGISTRY[task] = run
+        names = tuple(dict.fromkeys([qualified_name(f) for f in forbidden] + list(off_limits)))
+        _SPECS[task] = Spec(task, run_body, cases, hidden, reference, names)
         return run
 
     return decorate
@@ -209,29 +261,6 @@ def record(result: CheckResult, *, source: str = "notebook", log_path: str | Non
         print(f"(could not record the result in {path}: {exc})", file=sys.stderr)
 
 
-def grade_namespace(tasks, namespace: dict, log_path: str) -> None:
-    """Check every task on the function of that name in ``namespace``; record to ``log_path``.
-
-    The grader appends a cell calling this at the end of a submission, so a
-    task is graded on the student's final definition even if its check cell
-    was deleted or edited.
-    """
-    for task in tasks:
-        try:
-            chk = get_check(task)
-        except KeyError as exc:
-            result = CheckResult(task, False, str(exc), CHECK_ERROR)
-        else:
-            fn = namespace.get(task)
-            if fn is None:
-                result = CheckResult(task, False, f"{task} is not defined in the notebook (was its cell "
-                                     "deleted, renamed, or never run?)", WRONG)
-            else:
-                result = chk.evaluate(fn)
-        record(result, source="grader", log_path=log_path, function=task)
-        print(str(result))
-
-
 # ----------------------------------------------------------------------------------------
 # Cases: the small inputs a check runs, and how they are shown
 # ----------------------------------------------------------------------------------------
@@ -239,12 +268,20 @@ class Case:
     """One input of a check: named arguments, passed positionally in order.
 
     ``Case("tiny", X=..., mixture=...)`` calls ``fn(X, mixture)``. The label
-    says what the case probes ("a point far from every mean").
+    says what the case probes ("a point far from every mean") for the student;
+    ``tags`` say it for the check (``case.probes("far")``), so no hint is
+    chosen by reading words in a label.
     """
 
-    def __init__(self, label: str, **kwargs):
+    def __init__(self, label: str, *, tags: tuple[str, ...] = (), **kwargs):
         self.label = label
+        self.tags = frozenset(tags)
         self.kwargs = kwargs
+        self.key: str | None = None     # set by the grader: names the case in the kernel's answers
+
+    def probes(self, tag: str) -> bool:
+        """Whether the case was made to probe ``tag`` ("overflow", "underflow", "far", "nothing observed")."""
+        return tag in self.tags
 
     @property
     def args(self) -> tuple:
@@ -320,8 +357,10 @@ def call(fn, case: Case, name: str | None = None):
     NotImplementedError -> :class:`NotImplementedYet`; any other exception
     -> :class:`Failure` naming the exception, the line it came from and the input.
     """
-    name = name or _current_task or getattr(fn, "__name__", "your function")
+    name = name or getattr(_state, "task", None) or getattr(fn, "__name__", "your function")
     try:
+        if isinstance(fn, Replay):
+            return fn.result_for(case)
         return fn(*case.fresh_args())
     except NotImplementedError as exc:
         other = _STUB_MESSAGE.match(str(exc))
@@ -335,13 +374,55 @@ def call(fn, case: Case, name: str | None = None):
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # noqa: BLE001 - SystemExit from student code is a failure too
-        where = _student_line(exc)
-        raise Failure(f"{name} raised {type(exc).__name__}: {exc}"
+        where = exc.line if isinstance(exc, RecordedError) else _student_line(exc)
+        kind = exc.type_name if isinstance(exc, RecordedError) else type(exc).__name__
+        raise Failure(f"{name} raised {kind}: {exc}"
                       + (f"\n  at {where}" if where else "")
                       + f"\n{case.describe()}") from None
 
 
 _STUB_MESSAGE = re.compile(r"(\w+) is not implemented yet")
+
+
+class RecordedError(Exception):
+    """An exception the student's function raised in the kernel, replayed by the grader (its type by name)."""
+
+    def __init__(self, type_name: str, message: str, line: str = ""):
+        super().__init__(message)
+        self.type_name = type_name
+        self.line = line
+
+
+class Replay:
+    """Stands in for a student's function in the grader: answers each case with what the kernel recorded.
+
+    ``outputs`` maps a case's key (``case.key``) to ``("ok", value)`` or ``("raised", type_name,
+    message, line)``. A case with no record means the kernel never answered it.
+    """
+
+    def __init__(self, task: str, outputs: dict):
+        self.task = task
+        self.__name__ = task
+        self.outputs = outputs
+
+    def __call__(self, *args):   # never called by a check: call() asks result_for
+        raise RecordedError("RuntimeError", "a replayed function cannot be called directly")
+
+    def result_for(self, case):
+        record = self.outputs.get(getattr(case, "key", None))
+        if record is None:
+            raise RecordedError("NoAnswer", "no answer was recorded for this input (the run stopped before it)")
+        if record[0] == "ok":
+            return record[1]
+        _, type_name, message, line = record
+        if type_name == "NotImplementedError":
+            raise NotImplementedError(message)
+        raise RecordedError(type_name, message, line)
+
+
+def type_name(value) -> str:
+    """The class name of a value, or of the value the kernel recorded."""
+    return getattr(value, "recorded_type", None) or type(value).__name__
 
 
 def _student_line(exc: BaseException) -> str:

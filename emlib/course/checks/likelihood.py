@@ -6,6 +6,7 @@ import numpy as np
 
 from ...init import init_from_labels
 from ...mixture import Mixture
+from . import _random
 from ._feedback import (
     Case,
     as_array,
@@ -37,7 +38,7 @@ LL_CASES = [
     Case("five 2-D points, three components",
          X=np.array([[0.0, 0.0], [3.0, 1.0], [-1.0, 2.0], [1.5, 0.5], [0.2, -1.0]]),
          weights=_W, means=_MU, covariances=_COV),
-    Case("a point far from every mean", X=np.array([[1.0], [60.0]]), weights=np.array([0.4, 0.6]),
+    Case("a point far from every mean", tags=('far',), X=np.array([[1.0], [60.0]]), weights=np.array([0.4, 0.6]),
          means=np.array([[0.0], [2.0]]), covariances=np.array([[[1.0]], [[0.5]]])),
 ]
 
@@ -46,10 +47,26 @@ def _ll_reference(X, weights, means, covariances):
     return Mixture(weights, means, covariances).loglik(X)
 
 
-@check("mixture_loglik", reference=_ll_reference, forbidden=(Mixture.loglik,))
-def check_mixture_loglik(mixture_loglik):
+def _hidden_mixture_loglik(rng):
+    cases = []
+    for m, d in ((2, 1), (3, 2)):
+        mix = _random.mixture(rng, m, d)
+        X = _random.points(rng, mix, int(rng.integers(3, 8)))
+        cases.append(Case(f"{X.shape[0]} {d}-D points, {m} components", X=X, weights=mix.weights, means=mix.means,
+                          covariances=mix.covariances))
+    mix = _random.mixture(rng, 2, int(rng.integers(1, 3)))
+    X = np.vstack([_random.points(rng, mix, 1), _random.far_point(rng, mix)])
+    cases.append(Case("a point far from every mean", tags=('far',), X=X, weights=mix.weights, means=mix.means,
+                      covariances=mix.covariances))
+    return cases
+
+
+@check("mixture_loglik", reference=_ll_reference, forbidden=(Mixture.loglik,),
+       cases=LL_CASES, hidden=_hidden_mixture_loglik,
+       off_limits=('emlib.mixture.Mixture.logpdf',))
+def check_mixture_loglik(mixture_loglik, cases):
     """Check ``mixture_loglik(X, weights, means, covariances) -> float``: sum_i ln sum_k rho_k N(x_i | k)."""
-    for case in LL_CASES:
+    for case in cases:
         X, w, mu, cov = case.args
         got = as_number(call(mixture_loglik, case), "the log-likelihood", case)
         mix = Mixture(w, mu, cov)
@@ -61,10 +78,10 @@ def check_mixture_loglik(mixture_loglik):
             hint = "You kept only the best component per point; sum over all components inside the log."
         elif np.isclose(got, float(np.sum(mix.weighted_logpdf(X))), rtol=1e-8):
             hint = "You summed the logs of the weighted components; the log must be of their sum."
-        elif not np.isfinite(got) and "far" in case.label:
+        elif not np.isfinite(got) and case.probes("far"):
             hint = UNDERFLOW_HINT
         expect_close(got, expected, "the log-likelihood", case=case, rtol=1e-8, atol=1e-8, hint=hint)
-    return f"correct on {len(LL_CASES)} cases, including a point far from every mean."
+    return f"correct on {len(cases)} cases, including a point far from every mean."
 
 
 # --- fit_clustering -----------------------------------------------------------------------------
@@ -87,10 +104,25 @@ def _fit_reference(X, labels):
     return mix.weights, mix.means, mix.covariances
 
 
-@check("fit_clustering", reference=_fit_reference, forbidden=(init_from_labels,))
-def check_fit_clustering(fit_clustering):
+def _clusterings(rng):
+    cases = []
+    for m, d in ((2, 1), (3, 2), (3, 3)):
+        mix = _random.mixture(rng, m, d, spread=5.0)
+        labels = np.concatenate([np.repeat(np.arange(m), d + 2), rng.integers(0, m, int(rng.integers(2, 8)))])
+        rng.shuffle(labels)
+        X = mix.means[labels] + rng.normal(size=(labels.size, d)) @ np.linalg.cholesky(mix.covariances[0]).T
+        cases.append(Case(f"{labels.size} {d}-D points, {m} clusters, labels in a mixed order", X=X, labels=labels))
+    return cases
+
+
+_hidden_fit_clustering = _clusterings
+
+
+@check("fit_clustering", reference=_fit_reference, forbidden=(init_from_labels,),
+       cases=FIT_CASES, hidden=_hidden_fit_clustering)
+def check_fit_clustering(fit_clustering, cases):
     """Check ``fit_clustering(X, labels) -> (weights, means, covariances)``: the ML estimate per cluster."""
-    for case in FIT_CASES:
+    for case in cases:
         X, labels = case.args
         n, d = X.shape
         m = int(labels.max()) + 1
@@ -118,7 +150,7 @@ def check_fit_clustering(fit_clustering):
                       "np.cov(..., bias=True).")
         expect_close(cov, ecov, "covariances (components matched in any order)", case=case, rtol=1e-8,
                      atol=1e-10, hint=c_hint)
-    return f"correct on {len(FIT_CASES)} cases (weights n_k / n, cluster means, ML covariances)."
+    return f"correct on {len(cases)} cases (weights n_k / n, cluster means, ML covariances)."
 
 
 # --- clustering_loglik --------------------------------------------------------------------------
@@ -127,10 +159,14 @@ def _cl_reference(X, labels):
     return init_from_labels(X, labels, reg=0.0).loglik(X)
 
 
-@check("clustering_loglik", reference=_cl_reference)
-def check_clustering_loglik(clustering_loglik):
+_hidden_clustering_loglik = _clusterings
+
+
+@check("clustering_loglik", reference=_cl_reference, cases=FIT_CASES, hidden=_hidden_clustering_loglik,
+       off_limits=('emlib.init.init_from_labels',))
+def check_clustering_loglik(clustering_loglik, cases):
     """Check ``clustering_loglik(X, labels) -> float``: the log-likelihood of the mixture fitted to a clustering."""
-    for case in FIT_CASES:
+    for case in cases:
         X, labels = case.args
         got = as_number(call(clustering_loglik, case), "the log-likelihood", case)
         mix = init_from_labels(X, labels, reg=0.0)
@@ -141,4 +177,4 @@ def check_clustering_loglik(clustering_loglik):
             hint = ("You computed the complete-data log-likelihood sum_i ln rho_{z_i} N(x_i | z_i), as if the "
                     "labels were observed; the task asks for the mixture's l(theta) = sum_i ln sum_k ... .")
         expect_close(got, expected, "the log-likelihood", case=case, rtol=1e-8, atol=1e-8, hint=hint)
-    return f"correct on {len(FIT_CASES)} cases."
+    return f"correct on {len(cases)} cases."

@@ -20,6 +20,7 @@ from ._feedback import (
     expect_tuple,
     fmt,
     match_components,
+    type_name,
 )
 
 __all__ = ["check_has_converged", "check_run_em", "check_fit_sklearn"]
@@ -40,10 +41,23 @@ def _conv_reference(loglik_old, loglik_new, n, tol):
     return bool(abs(loglik_new - loglik_old) / n < tol)
 
 
-@check("has_converged", reference=_conv_reference)
-def check_has_converged(has_converged):
+def _hidden_has_converged(rng):
+    cases = []
+    n = int(rng.integers(5, 200))
+    tol = float(10.0 ** rng.uniform(-4, -1))
+    base = -float(rng.uniform(50, 5000))
+    for label, step in (("a small increase", 0.3), ("a large increase", 5.0), ("a small decrease", -0.3),
+                        ("a large decrease", -5.0)):
+        cases.append(Case(label, loglik_old=base, loglik_new=base + step * tol * n, n=n, tol=tol))
+    cases.append(Case("the same change over fewer samples", loglik_old=base, loglik_new=base + 0.3 * tol * n,
+                      n=max(1, n // 10), tol=tol))
+    return cases
+
+
+@check("has_converged", reference=_conv_reference, cases=CONV_CASES, hidden=_hidden_has_converged)
+def check_has_converged(has_converged, cases):
     """Check ``has_converged(loglik_old, loglik_new, n, tol) -> bool``: |l_new - l_old| / n < tol."""
-    for case in CONV_CASES:
+    for case in cases:
         old, new, n, tol = case.args
         got = call(has_converged, case)
         if not isinstance(got, (bool, np.bool_)):
@@ -57,7 +71,7 @@ def check_has_converged(has_converged):
             elif bool(got) == ((new - old) / n < tol):
                 hint = "Take the absolute value of the change: a decrease is a change too."
             raise Failure(f"wrong answer: expected {expected}, got {bool(got)}.\n  {hint}\n{case.describe()}")
-    return f"correct on {len(CONV_CASES)} cases."
+    return f"correct on {len(cases)} cases."
 
 
 # --- run_em -------------------------------------------------------------------------------------
@@ -85,16 +99,28 @@ def _run_reference(X, init, max_iter, tol):
     return result.mixture, result.loglik
 
 
-@check("run_em", reference=_run_reference, forbidden=(em,))
-def check_run_em(run_em):
+def _hidden_run_em(rng):
+    X1 = _two_blobs(int(rng.integers(30, 50)), 1, int(rng.integers(2**31)))
+    X2 = _two_blobs(int(rng.integers(50, 80)), 2, int(rng.integers(2**31)))
+    init1 = Mixture.univariate([0.5, 0.5], [-1.0 + rng.normal(scale=0.2), 1.0 + rng.normal(scale=0.2)], [4.0, 4.0])
+    init2 = Mixture([0.5, 0.5], [[0.0, 2.0] + rng.normal(scale=0.2, size=2), [2.0, 0.0] + rng.normal(scale=0.2, size=2)],
+                    [np.eye(2) * 3, np.eye(2) * 3])
+    return [Case(f"{X1.shape[0]} 1-D samples, exactly {(k := int(rng.integers(2, 5)))} iterations (tol = 0)", X=X1,
+                 init=init1, max_iter=k, tol=0.0),
+            Case(f"{X2.shape[0]} 2-D samples, run to convergence", X=X2, init=init2, max_iter=500, tol=1e-6)]
+
+
+@check("run_em", reference=_run_reference, forbidden=(em,), cases=RUN_CASES, hidden=_hidden_run_em,
+       off_limits=('emlib.estimator.GaussianMixtureEM.fit', 'sklearn.mixture._base.BaseMixture.fit'))
+def check_run_em(run_em, cases):
     """Check ``run_em(X, init, max_iter, tol) -> (mixture, logliks)``: the EM loop with its convergence test."""
-    for case in RUN_CASES:
+    for case in cases:
         X, init, max_iter, tol = case.args
         mixture, logliks = expect_tuple(call(run_em, case), ("mixture", "logliks"), "run_em", case)
         for attr in ("weights", "means", "covariances"):
             if not hasattr(mixture, attr):
                 raise Failure(f"the first value returned must be the final emlib.Mixture (as emlib.m_step "
-                              f"returns), got {type(mixture).__name__}.\n{case.describe()}")
+                              f"returns), got {type_name(mixture)}.\n{case.describe()}")
         ll = as_array(logliks, "logliks (the second value returned)", case)
         if ll.ndim != 1 or ll.size == 0:
             raise Failure(f"logliks must be a 1-D list or array of log-likelihoods, one per iteration, "
@@ -151,21 +177,27 @@ def _sklearn_reference(X, init, tol):
                            precisions_init=init.precisions).fit(X)
 
 
-@check("fit_sklearn", reference=_sklearn_reference)
-def check_fit_sklearn(fit_sklearn):
+def _hidden_fit_sklearn(rng):
+    return [Case("2-D samples, tol = 1e-8", X=_two_blobs(int(rng.integers(50, 80)), 2, int(rng.integers(2**31))),
+                 init=_INIT2, tol=1e-8)]
+
+
+@check("fit_sklearn", reference=_sklearn_reference, cases=SK_CASES, hidden=_hidden_fit_sklearn,
+       off_limits=('emlib.em.em',))
+def check_fit_sklearn(fit_sklearn, cases):
     """Check ``fit_sklearn(X, init, tol) -> GaussianMixture``: scikit-learn's EM started from ``init``."""
     try:
         from sklearn.mixture import GaussianMixture
     except ImportError:  # pragma: no cover - scikit-learn is a test dependency of the course
         raise Failure("scikit-learn is not installed; `pip install scikit-learn` (make lab installs it).") from None
-    for case in SK_CASES:
+    for case in cases:
         X, init, tol = case.args
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = call(fit_sklearn, case)
         if not isinstance(model, GaussianMixture):
             raise Failure(f"fit_sklearn must return the fitted sklearn.mixture.GaussianMixture, got "
-                          f"{type(model).__name__}.\n{case.describe()}")
+                          f"{type_name(model)}.\n{case.describe()}")
         if not hasattr(model, "means_"):
             raise Failure(f"the GaussianMixture is not fitted: call .fit(X) and return the model.\n{case.describe()}")
         if model.covariance_type != "full":

@@ -13,6 +13,7 @@ import numpy as np
 
 from ... import missing as _missing
 from ...mixture import Mixture
+from . import _random
 from ._feedback import (
     Case,
     Failure,
@@ -54,7 +55,7 @@ COND_CASES = [
     Case("3-D, two features missing", x=np.array([NAN, 2.0, NAN]), mean=_MU3, cov=_S3),
     Case("3-D, one feature missing", x=np.array([0.5, NAN, -2.0]), mean=_MU3, cov=_S3),
     Case("nothing missing", x=np.array([0.5, 1.0, -2.0]), mean=_MU3, cov=_S3),
-    Case("nothing observed", x=np.array([NAN, NAN]), mean=_MU2, cov=_S2),
+    Case("nothing observed", tags=('nothing observed',), x=np.array([NAN, NAN]), mean=_MU2, cov=_S2),
 ]
 
 
@@ -72,10 +73,27 @@ def _missing_block_only(got_hat, got_C, x, mean, cov) -> str:
     return ""
 
 
-@check("conditional_gaussian", reference=_cond_reference, forbidden=(_missing.conditional_gaussian,))
-def check_conditional_gaussian(conditional_gaussian):
+def _with_nans(rng, x, n_missing):
+    x = np.array(x, dtype=float)
+    x[rng.choice(x.size, n_missing, replace=False)] = NAN
+    return x
+
+
+def _hidden_conditional_gaussian(rng):
+    cases = []
+    for d, n_missing, label in ((2, 1, "2-D, one feature missing"), (3, 2, "3-D, two features missing"),
+                                (3, 1, "3-D, one feature missing"), (3, 0, "nothing missing"), (2, 2, "nothing observed")):
+        mix = _random.mixture(rng, 1, d)
+        x = _with_nans(rng, _random.points(rng, mix, 1)[0], n_missing)
+        cases.append(Case(label, x=x, mean=mix.means[0], cov=mix.covariances[0]))
+    return cases
+
+
+@check("conditional_gaussian", reference=_cond_reference, forbidden=(_missing.conditional_gaussian,),
+       cases=COND_CASES, hidden=_hidden_conditional_gaussian)
+def check_conditional_gaussian(conditional_gaussian, cases):
     """Check ``conditional_gaussian(x, mean, cov) -> (x_hat, C)``: E[x | x_o] (d,) and Cov[x | x_o] (d, d)."""
-    for case in COND_CASES:
+    for case in cases:
         x, mean, cov = case.args
         d = x.shape[0]
         got = expect_tuple(call(conditional_gaussian, case), ("x_hat", "C"), "conditional_gaussian", case)
@@ -107,7 +125,7 @@ def check_conditional_gaussian(conditional_gaussian):
         elif np.any(C[o]) or np.any(C[:, o]):
             hint = "An observed feature is known exactly: C must be 0 in its row and its column."
         expect_close(C, ref_C, "C", case=case, rtol=1e-8, atol=1e-10, hint=hint)
-    return f"correct on {len(COND_CASES)} cases (one or two features missing, none, or all)."
+    return f"correct on {len(cases)} cases (one or two features missing, none, or all)."
 
 
 # --- e_step_row ------------------------------------------------------------------------------------
@@ -116,9 +134,9 @@ ROW_CASES = [
     Case("one feature missing", x=np.array([0.5, NAN, 0.2]), mixture=_MIX),
     Case("two features missing", x=np.array([NAN, 2.5, NAN]), mixture=_MIX),
     Case("nothing missing", x=np.array([1.0, 1.0, 0.0]), mixture=_MIX),
-    Case("1-D, observed, far from every mean", x=np.array([60.0]), mixture=_MIX1),
-    Case("a point far from every mean", x=np.array([NAN, 40.0, -35.0]), mixture=_MIX),
-    Case("nothing observed", x=np.array([NAN, NAN, NAN]), mixture=_MIX),
+    Case("1-D, observed, far from every mean", tags=('far',), x=np.array([60.0]), mixture=_MIX1),
+    Case("a point far from every mean", tags=('far',), x=np.array([NAN, 40.0, -35.0]), mixture=_MIX),
+    Case("nothing observed", tags=('nothing observed',), x=np.array([NAN, NAN, NAN]), mixture=_MIX),
 ]
 
 _FAR_HINT = ("Far from every mean, every rho_k N(x_o | ...) underflows to 0 and 0/0 = NaN. Work in log space: "
@@ -130,11 +148,22 @@ def _row_reference(x, mixture):
     return resp[0], x_hat[0], C[0], loglik
 
 
+def _hidden_e_step_row(rng):
+    mix, one = _random.mixture(rng, 3, 3), _random.mixture(rng, 2, 1)
+    return [Case("one feature missing", x=_with_nans(rng, _random.points(rng, mix, 1)[0], 1), mixture=mix),
+            Case("two features missing", x=_with_nans(rng, _random.points(rng, mix, 1)[0], 2), mixture=mix),
+            Case("nothing missing", x=_random.points(rng, mix, 1)[0], mixture=mix),
+            Case("1-D, observed, far from every mean", tags=('far',), x=_random.far_point(rng, one), mixture=one),
+            Case("a point far from every mean", tags=('far',), x=_with_nans(rng, _random.far_point(rng, mix), 1), mixture=mix),
+            Case("nothing observed", tags=('nothing observed',), x=np.full(3, NAN), mixture=mix)]
+
+
 @check("e_step_row", reference=_row_reference,
-       forbidden=(_missing.e_step_missing, _missing.posterior_missing))
-def check_e_step_row(e_step_row):
+       forbidden=(_missing.e_step_missing, _missing.posterior_missing), cases=ROW_CASES, hidden=_hidden_e_step_row,
+       off_limits=('emlib.missing.impute', 'emlib.missing.conditional_gaussian'))
+def check_e_step_row(e_step_row, cases):
     """Check ``e_step_row(x, mixture) -> (resp, x_hat, C, loglik)`` for one sample with NaNs."""
-    for case in ROW_CASES:
+    for case in cases:
         x, mix = case.args
         m, d = mix.n_components, mix.n_features
         got = expect_tuple(call(e_step_row, case), ("resp", "x_hat", "C", "loglik"), "e_step_row", case)
@@ -144,8 +173,8 @@ def check_e_step_row(e_step_row):
         expect_shape(resp, (m,), "resp", meaning="(m,), one responsibility per component", case=case)
         expect_shape(x_hat, (m, d), "x_hat", meaning="(m, d), one filled-in sample per component", case=case)
         expect_shape(C, (m, d, d), "C", meaning="(m, d, d), one conditional covariance per component", case=case)
-        far = "far" in case.label
-        nothing = "nothing observed" in case.label
+        far = case.probes("far")
+        nothing = case.probes("nothing observed")
         expect_finite(resp, "resp", case=case, hint=_FAR_HINT if far else (
             "With nothing observed, the marginal of the observed part is the empty product, 1 (its log is 0), "
             "so resp = rho." if nothing else ""))
@@ -170,7 +199,7 @@ def check_e_step_row(e_step_row):
         elif not np.isfinite(ll) and far:
             hint = _FAR_HINT
         expect_close(ll, ref_ll, "loglik", case=case, rtol=1e-8, atol=1e-8, hint=hint)
-    return (f"correct on {len(ROW_CASES)} cases (missing entries, none, all, and points far from every mean).")
+    return (f"correct on {len(cases)} cases (missing entries, none, all, and points far from every mean).")
 
 
 # --- impute ----------------------------------------------------------------------------------------
@@ -182,7 +211,7 @@ IMPUTE_CASES = [
     Case("five samples, three components",
          X=np.array([[0.5, NAN, 0.2], [NAN, 2.5, NAN], [3.0, NAN, NAN], [NAN, NAN, 1.5], [1.0, 1.0, 0.0]]),
          mixture=_MIX),
-    Case("a sample with nothing observed", X=np.array([[NAN, NAN, NAN], [2.0, NAN, -1.0]]), mixture=_MIX),
+    Case("a sample with nothing observed", tags=('nothing observed',), X=np.array([[NAN, NAN, NAN], [2.0, NAN, -1.0]]), mixture=_MIX),
 ]
 
 
@@ -190,10 +219,29 @@ def _impute_reference(X, mixture):
     return _missing.impute(X, mixture)
 
 
-@check("impute", reference=_impute_reference, forbidden=(_missing.impute,))
-def check_impute(impute):
+def _hidden_impute(rng):
+    mix, single = _random.mixture(rng, 3, 3), _random.mixture(rng, 1, 3)
+
+    def holes(mixture, n, keep_empty=False):
+        X = _random.points(rng, mixture, n)
+        X[rng.random(X.shape) < 0.4] = NAN
+        X[0, 1] = NAN
+        if keep_empty:
+            X[1] = NAN
+        else:
+            X[X.shape[0] - 1] = _random.points(rng, mixture, 1)[0]
+        return X
+
+    return [Case("a few samples, one Gaussian", X=holes(single, 3), mixture=single),
+            Case("a few samples, three components", X=holes(mix, 5), mixture=mix),
+            Case("a sample with nothing observed", tags=('nothing observed',), X=holes(mix, 3, keep_empty=True), mixture=mix)]
+
+
+@check("impute", reference=_impute_reference, forbidden=(_missing.impute,), cases=IMPUTE_CASES, hidden=_hidden_impute,
+       off_limits=('emlib.missing.e_step_missing', 'emlib.missing.posterior_missing'))
+def check_impute(impute, cases):
     """Check ``impute(X, mixture) -> (n, d)``: E[x_u | x_o] = sum_k P(k | x_o) x_hat_k,u; observed entries kept."""
-    for case in IMPUTE_CASES:
+    for case in cases:
         X, mix = case.args
         got = as_array(call(impute, case), "the filled-in X", case)
         expect_shape(got, X.shape, "the filled-in X", meaning="(n, d), like X", case=case)
@@ -212,7 +260,7 @@ def check_impute(impute):
             hint = ("You filled in the mixture's mean; use the observed features: the responsibilities and the "
                     "conditional means both depend on x_o.")
         expect_close(got, expected, "the filled-in X", case=case, rtol=1e-8, atol=1e-10, hint=hint)
-    return f"correct on {len(IMPUTE_CASES)} cases (one Gaussian, a mixture, a sample with nothing observed)."
+    return f"correct on {len(cases)} cases (one Gaussian, a mixture, a sample with nothing observed)."
 
 
 # --- m_step_missing ----------------------------------------------------------------------------------
@@ -240,10 +288,25 @@ def _m_reference(resp, x_hat, C):
     return mix.weights, mix.means, mix.covariances
 
 
-@check("m_step_missing", reference=_m_reference, forbidden=(_missing.m_step_missing,))
-def check_m_step_missing(m_step_missing):
+def _hidden_m_step_missing(rng):
+    mix, single = _random.mixture(rng, 3, 3, spread=0.7), _random.mixture(rng, 1, 3)
+    cases = []
+    for label, mixture, n, frac in (("a few samples, one Gaussian", single, 6, 0.3),
+                                    ("samples from three components", mix, 12, 0.3),
+                                    ("nothing missing (the usual M-step)", mix, 12, 0.0)):
+        X = _random.points(rng, mixture, n)
+        X[rng.random(X.shape) < frac] = NAN
+        X[np.isnan(X).all(axis=1), 0] = 0.0
+        cases.append(_m_case(label, X, mixture))
+    return cases
+
+
+@check("m_step_missing", reference=_m_reference, forbidden=(_missing.m_step_missing,),
+       cases=M_CASES, hidden=_hidden_m_step_missing,
+       off_limits=('emlib.steps.m_step',))
+def check_m_step_missing(m_step_missing, cases):
     """Check ``m_step_missing(resp, x_hat, C) -> (weights, means, covariances)``, full covariances, no reg."""
-    for case in M_CASES:
+    for case in cases:
         resp, x_hat, C = case.args
         n, m, d = x_hat.shape
         got = expect_tuple(call(m_step_missing, case), ("weights", "means", "covariances"), "m_step_missing", case)
@@ -267,4 +330,4 @@ def check_m_step_missing(m_step_missing):
             hint = ("You left out the conditional covariance C: filled-in values lie exactly on the regression "
                     "and carry none of the scatter of the real values. Add sum_i E[z_i^(k)] C_ik before dividing by N_k.")
         expect_close(cov, ref_cov, "covariances", case=case, rtol=1e-8, atol=1e-10, hint=hint)
-    return f"correct on {len(M_CASES)} cases (the C correction included, and the usual M-step when nothing is missing)."
+    return f"correct on {len(cases)} cases (the C correction included, and the usual M-step when nothing is missing)."

@@ -9,9 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 from ... import steps
+from ... import scoring
 from ...apps import segmentation
 from ...mixture import Mixture
 from ...selection import n_parameters
+from . import _random
 from ._feedback import (
     Case,
     as_array,
@@ -54,10 +56,22 @@ def _dice_reference(labels, truth, n_classes):
     return 2 * both / (size_a + size_b)
 
 
-@check("dice_scores", reference=_dice_reference, forbidden=(segmentation.dice,))
-def check_dice_scores(dice_scores):
+def _hidden_dice_scores(rng):
+    truth3 = rng.integers(0, 3, 40)
+    truth3[:3] = [0, 1, 2]
+    pred3 = np.where(rng.random(40) < 0.7, truth3, rng.integers(0, 3, 40))
+    truth2 = np.concatenate([[0, 1], rng.integers(0, 2, 6)])
+    truth_never = np.concatenate([[0, 1, 2], rng.integers(0, 3, 5)])
+    return [Case(f"{truth2.size} samples, two classes", labels=rng.integers(0, 2, truth2.size), truth=truth2, n_classes=2),
+            Case("class 2 is never predicted", labels=rng.integers(0, 2, truth_never.size), truth=truth_never, n_classes=3),
+            Case("40 samples, three classes, 70 % kept", labels=pred3, truth=truth3, n_classes=3)]
+
+
+@check("dice_scores", reference=_dice_reference, forbidden=(segmentation.dice,),
+       cases=DICE_CASES, hidden=_hidden_dice_scores)
+def check_dice_scores(dice_scores, cases):
     """Check ``dice_scores(labels, truth, n_classes) -> (n_classes,)``: 2 |A_k & B_k| / (|A_k| + |B_k|)."""
-    for case in DICE_CASES:
+    for case in cases:
         labels, truth, K = case.args
         got = as_array(call(dice_scores, case), "the Dice scores", case)
         expect_shape(got, (K,), "the Dice scores", meaning="(n_classes,), one per class", case=case)
@@ -77,7 +91,7 @@ def check_dice_scores(dice_scores):
             elif np.allclose(got, np.where(size_a > 0, both / np.maximum(size_a, 1), 0.0)):
                 hint = "That is the precision |A & B| / |A| of each class; Dice divides 2 |A & B| by |A| + |B|."
         expect_close(got, expected, "the Dice scores", case=case, rtol=1e-12, atol=1e-12, hint=hint)
-    return f"correct on {len(DICE_CASES)} cases (including a class that is never predicted)."
+    return f"correct on {len(cases)} cases (including a class that is never predicted)."
 
 
 # --- weighted_m_step -------------------------------------------------------------------------------
@@ -107,11 +121,28 @@ def _m_reference(values, counts, resp):
     return mix.weights, mix.means[:, 0], mix.covariances[:, 0, 0]
 
 
-@check("weighted_m_step", reference=_m_reference)
-def check_weighted_m_step(weighted_m_step):
+def _hidden_weighted_m_step(rng):
+    values, counts, resp = _quantised(int(rng.integers(300, 500)), int(rng.integers(2**31)))
+    u = int(rng.integers(3, 6))
+    zero = rng.integers(1, 9, u)
+    zero[int(rng.integers(u))] = 0
+    return [Case("three values, two components", values=rng.uniform(0, 1, 3), counts=rng.integers(1, 9, 3),
+                 resp=_random.responsibilities(rng, 3, 2)),
+            Case("a histogram of draws from three Gaussians", values=values, counts=counts, resp=resp),
+            Case("a value with count 0 (it must not matter)", values=np.sort(rng.uniform(0, 3, u)), counts=zero,
+                 resp=_random.responsibilities(rng, u, 2))]
+
+
+@check("weighted_m_step", reference=_m_reference, cases=M_CASES, hidden=_hidden_weighted_m_step,
+       off_limits=('emlib.steps.m_step',
+                   'emlib.em.em',
+                   'emlib.steps.update_weights',
+                   'emlib.steps.update_means',
+                   'emlib.steps.update_covariances'),)
+def check_weighted_m_step(weighted_m_step, cases):
     """Check ``weighted_m_step(values, counts, resp) -> (weights, means, variances)``, each of shape (m,)."""
     names = ("weights", "means", "variances")
-    for case in M_CASES:
+    for case in cases:
         values, counts, resp = case.args
         m = resp.shape[1]
         got = expect_tuple(call(weighted_m_step, case), names, "weighted_m_step", case)
@@ -137,7 +168,7 @@ def check_weighted_m_step(weighted_m_step):
             hints["variances"] = "You divided by n; divide component k's weighted sum by its own N_k."
         for g, e, name in zip(got, expected, names):
             expect_close(g, e, f"the {name}", case=case, rtol=1e-10, atol=1e-12, hint=hints[name])
-    return (f"correct on {len(M_CASES)} cases: the same weights, means and variances as the M-step on every "
+    return (f"correct on {len(cases)} cases: the same weights, means and variances as the M-step on every "
             "sample written out.")
 
 
@@ -155,13 +186,21 @@ BIC_CASES = [
 def _bic_reference(values, counts, mixture):
     n = counts.sum()
     ll = counts @ mixture.logpdf(values[:, None])
-    return float(-2 * ll + n_parameters(mixture.n_components, 1) * np.log(n))
+    return float(-2 * ll + n_parameters(mixture.n_components, 1, "full") * np.log(n))
 
 
-@check("histogram_bic", reference=_bic_reference)
-def check_histogram_bic(histogram_bic):
+def _hidden_histogram_bic(rng):
+    values, counts, _ = _quantised(int(rng.integers(300, 500)), int(rng.integers(2**31)))
+    return [Case("four values, m = 2", values=np.sort(rng.uniform(0.1, 0.9, 4)), counts=rng.integers(1, 40, 4),
+                 mixture=_MIX2),
+            Case("a histogram of draws, m = 3", values=values, counts=counts, mixture=_MIX3)]
+
+
+@check("histogram_bic", reference=_bic_reference, cases=BIC_CASES, hidden=_hidden_histogram_bic,
+       off_limits=('emlib.selection.bic', 'emlib.selection.n_parameters'))
+def check_histogram_bic(histogram_bic, cases):
     """Check ``histogram_bic(values, counts, mixture) -> float``: -2 sum_v c_v ln p(v) + (3m - 1) ln n."""
-    for case in BIC_CASES:
+    for case in cases:
         values, counts, mixture = case.args
         got = as_number(call(histogram_bic, case), "the BIC", case)
         expected = _bic_reference(values, counts, mixture)
@@ -182,7 +221,7 @@ def check_histogram_bic(histogram_bic):
             hint = (f"Your parameter count is {round((got + 2 * ll) / np.log(n))}; m = {m} univariate components "
                     f"have m - 1 free weights, m means and m variances: p = 3m - 1 = {p}.")
         expect_close(got, expected, "the BIC", case=case, rtol=1e-10, atol=1e-8, hint=hint)
-    return f"correct on {len(BIC_CASES)} cases: counts as weights, n = sum of the counts, p = 3m - 1."
+    return f"correct on {len(cases)} cases: counts as weights, n = sum of the counts, p = 3m - 1."
 
 
 # --- merge_components ------------------------------------------------------------------------------
@@ -200,13 +239,29 @@ MERGE_CASES = [
 
 
 def _merge_reference(labels, truth, m, n_classes):
-    return segmentation.match_labels(labels, truth, many_to_one=True, n_labels=m, n_truth=n_classes)
+    return scoring.match_labels(labels, truth, many_to_one=True, n_labels=m, n_truth=n_classes)
 
 
-@check("merge_components", reference=_merge_reference, forbidden=(segmentation.match_labels,))
-def check_merge_components(merge_components):
+def _hidden_merge_components(rng):
+    truth = rng.integers(0, 3, 60)
+    labels = 2 * truth + rng.integers(0, 2, 60)
+    labels[:5] = rng.integers(0, 6, 5)
+    labels[5:11] = np.arange(6)
+    truth[5:11] = np.arange(6) // 2
+    small_truth = np.array([0, 0, 0, 0, 1, 1, 0, 1, 1])
+    perm = rng.permutation(3)
+    return [Case("four components, two classes", labels=np.array([0, 0, 2, 2, 1, 1, 1, 3, 3]), truth=small_truth, m=4,
+                 n_classes=2),
+            Case("six components, three classes, two per class", labels=labels, truth=truth, m=6, n_classes=3),
+            Case("three components, three classes, shuffled", labels=perm[np.array([0, 0, 1, 1, 2, 2, 2])],
+                 truth=np.array([0, 0, 1, 1, 2, 2, 0]), m=3, n_classes=3)]
+
+
+@check("merge_components", reference=_merge_reference, forbidden=(scoring.match_labels,),
+       cases=MERGE_CASES, hidden=_hidden_merge_components)
+def check_merge_components(merge_components, cases):
     """Check ``merge_components(labels, truth, m, n_classes) -> (m,)``: each component's majority class."""
-    for case in MERGE_CASES:
+    for case in cases:
         labels, truth, m, K = case.args
         got = as_array(call(merge_components, case), "the mapping", case, integer=True)
         expect_shape(got, (m,), "the mapping", meaning="(m,), one class per component", case=case)
@@ -218,4 +273,4 @@ def check_merge_components(merge_components):
             hint = ("With more components than classes, several components must share a class: this is not a "
                     "one-to-one matching. Take each component's majority class, argmax_j C[k, j].")
         expect_equal(got, expected, "the mapping", case=case, hint=hint)
-    return f"correct on {len(MERGE_CASES)} cases (components merged by their majority class)."
+    return f"correct on {len(cases)} cases (components merged by their majority class)."

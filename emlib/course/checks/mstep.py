@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ... import steps
+from . import _random
 from ._feedback import (
     Case,
     as_array,
@@ -42,10 +43,23 @@ def _weights_reference(resp):
     return steps.update_weights(resp)
 
 
-@check("update_weights", reference=_weights_reference, forbidden=(steps.update_weights,))
-def check_update_weights(update_weights):
+def _hidden_resp(rng):
+    n, m = int(rng.integers(3, 8)), int(rng.integers(2, 5))
+    return [Case(f"{n} samples, {m} components", resp=_random.responsibilities(rng, n, m)),
+            Case("hard (0/1) responsibilities", resp=_random.hard_responsibilities(rng, 7, 3)),
+            Case("a collapsed component (responsibility about 0 everywhere)",
+                 resp=np.column_stack([_random.responsibilities(rng, 5, 2) * (1 - 1e-12), np.full(5, 1e-12)]))]
+
+
+_hidden_update_weights = _hidden_resp
+
+
+@check("update_weights", reference=_weights_reference, forbidden=(steps.update_weights,),
+       cases=RESP_CASES, hidden=_hidden_update_weights,
+       off_limits=('emlib.suffstats.update_weights',))
+def check_update_weights(update_weights, cases):
     """Check ``update_weights(resp) -> (m,)``: rho_k = (1/n) sum_i E[z_i^(k)]."""
-    for case in RESP_CASES:
+    for case in cases:
         (resp,) = case.args
         n, m = resp.shape
         got = as_array(call(update_weights, case), "the weights", case)
@@ -57,17 +71,31 @@ def check_update_weights(update_weights):
         elif np.allclose(got, nk / m):
             hint = "You divided by m (the number of components); divide by n (the number of samples)."
         expect_close(got, nk / n, "the weights", case=case, rtol=1e-10, hint=hint)
-    return f"correct on {len(RESP_CASES)} cases."
+    return f"correct on {len(cases)} cases."
 
 
 def _means_reference(X, resp):
     return steps.update_means(X, resp)
 
 
-@check("update_means", reference=_means_reference, forbidden=(steps.update_means,))
-def check_update_means(update_means):
+def _hidden_xr(rng):
+    cases = []
+    for n, m, d in ((3, 2, 1), (int(rng.integers(5, 9)), 3, 2)):
+        cases.append(Case(f"{n} {d}-D samples, {m} components", X=rng.normal(scale=3.0, size=(n, d)),
+                          resp=_random.responsibilities(rng, n, m)))
+    cases.append(Case("hard (0/1) responsibilities", X=rng.normal(scale=3.0, size=(7, 2)),
+                      resp=_random.hard_responsibilities(rng, 7, 3)))
+    return cases
+
+
+_hidden_update_means = _hidden_xr
+
+
+@check("update_means", reference=_means_reference, forbidden=(steps.update_means,),
+       cases=XR_CASES, hidden=_hidden_update_means)
+def check_update_means(update_means, cases):
     """Check ``update_means(X, resp) -> (m, d)``: mu_k = sum_i E[z_i^(k)] x_i / sum_i E[z_i^(k)]."""
-    for case in XR_CASES:
+    for case in cases:
         X, resp = case.args
         (n, d), m = X.shape, resp.shape[1]
         got = as_array(call(update_means, case), "the means", case)
@@ -81,21 +109,30 @@ def check_update_means(update_means):
             hint = "You divided by n; divide component k's weighted sum by its own N_k = sum_i E[z_i^(k)]."
         expect_close(got, expected, "the means (components matched in any order)", case=case, rtol=1e-10,
                      atol=1e-12, hint=hint)
-    return f"correct on {len(XR_CASES)} cases."
+    return f"correct on {len(cases)} cases."
 
 
 def _cov_reference(X, resp, means):
     return steps.update_covariances(X, resp, means, "full", reg=0.0)
 
 
-COV_CASES = [Case(c.label, X=c.kwargs["X"], resp=c.kwargs["resp"],
-                  means=steps.update_means(c.kwargs["X"], c.kwargs["resp"])) for c in XR_CASES]
+def _with_means(cases):
+    return [Case(c.label, X=c.kwargs["X"], resp=c.kwargs["resp"],
+                 means=steps.update_means(c.kwargs["X"], c.kwargs["resp"])) for c in cases]
 
 
-@check("update_covariances", reference=_cov_reference, forbidden=(steps.update_covariances,))
-def check_update_covariances(update_covariances):
+COV_CASES = _with_means(XR_CASES)
+
+
+def _hidden_update_covariances(rng):
+    return _with_means(_hidden_xr(rng))
+
+
+@check("update_covariances", reference=_cov_reference, forbidden=(steps.update_covariances,),
+       cases=COV_CASES, hidden=_hidden_update_covariances)
+def check_update_covariances(update_covariances, cases):
     """Check ``update_covariances(X, resp, means) -> (m, d, d)``: the responsibility-weighted scatter / N_k."""
-    for case in COV_CASES:
+    for case in cases:
         X, resp, means = case.args
         (n, d), m = X.shape, resp.shape[1]
         got = as_array(call(update_covariances, case), "the covariances", case)
@@ -108,12 +145,19 @@ def check_update_covariances(update_covariances):
             hint = "You divided by n; divide by N_k = sum_i E[z_i^(k)]."
         elif np.allclose(got, expected * nk[:, None, None]):
             hint = "You forgot to divide by N_k = sum_i E[z_i^(k)]."
+        elif np.all(np.abs(nk - 1) > 1e-9) and np.allclose(got, expected * (nk / (nk - 1))[:, None, None]):
+            hint = ("You divided by N_k - 1 (the unbiased sample covariance); the M-step's maximum-likelihood "
+                    "estimate divides by N_k = sum_i E[z_i^(k)].")
+        elif np.allclose(got, expected * (nk / (nk - (resp ** 2).sum(axis=0) / nk))[:, None, None]):
+            hint = ("That is np.cov(..., aweights=...) with its default ddof=1, which divides by "
+                    "N_k - sum_i E[z_i^(k)]^2 / N_k, not by N_k: pass bias=True (or ddof=0), or write the "
+                    "weighted sum of outer products yourself.")
         else:
             unweighted = np.stack([(X - means[k]).T @ (X - means[k]) / n for k in range(m)])
             if np.allclose(got, unweighted):
                 hint = "Weight each outer product by E[z_i^(k)]: every sample counts for component k in proportion."
         expect_close(got, expected, "the covariances", case=case, rtol=1e-10, atol=1e-12, hint=hint)
-    return f"correct on {len(COV_CASES)} cases (symmetric, weighted by the responsibilities, divided by N_k)."
+    return f"correct on {len(cases)} cases (symmetric, weighted by the responsibilities, divided by N_k)."
 
 
 OBJ_CASES = [
@@ -127,10 +171,17 @@ def _objective_reference(resp, weights):
     return float(np.sum(resp * np.log(weights)))
 
 
-@check("weight_objective", reference=_objective_reference)
-def check_weight_objective(weight_objective):
+def _hidden_weight_objective(rng):
+    n, m = int(rng.integers(3, 8)), int(rng.integers(2, 5))
+    resp = _random.responsibilities(rng, n, m)
+    return [Case(f"{n} samples, {m} components", resp=resp, weights=_random.weights(rng, m)),
+            Case("the weights of the M-step", resp=resp, weights=resp.mean(axis=0))]
+
+
+@check("weight_objective", reference=_objective_reference, cases=OBJ_CASES, hidden=_hidden_weight_objective)
+def check_weight_objective(weight_objective, cases):
     """Check ``weight_objective(resp, weights) -> float``: sum_i sum_k E[z_i^(k)] ln rho_k."""
-    for case in OBJ_CASES:
+    for case in cases:
         resp, weights = case.args
         got = as_number(call(weight_objective, case), "the objective", case)
         expected = _objective_reference(resp, weights)
@@ -140,4 +191,4 @@ def check_weight_objective(weight_objective):
         elif np.isclose(got, float(np.sum(np.log(weights)))):
             hint = "Weight each ln rho_k by the responsibilities E[z_i^(k)], summed over the samples."
         expect_close(got, expected, "the objective", case=case, rtol=1e-10, atol=1e-12, hint=hint)
-    return f"correct on {len(OBJ_CASES)} cases."
+    return f"correct on {len(cases)} cases."

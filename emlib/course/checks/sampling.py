@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...mixture import Mixture
+from . import _random
 from ._feedback import (
     Case,
     Failure,
@@ -37,10 +38,35 @@ def _sample_case(label, weights, means, covariances, n, seed):
                 covariances=np.asarray(covariances, float), n=n, rng=np.random.default_rng(seed))
 
 
-SHAPE_CASES = [
-    _sample_case("five 1-D samples, two components", [0.3, 0.7], [[0.0], [5.0]], [[[1.0]], [[0.5]]], 5, 1),
-    _sample_case("four 2-D samples, three components", W2, MU2, COV2, 4, 2),
-]
+SAMPLE_CASES = {
+    "shape": [_sample_case("five 1-D samples, two components", [0.3, 0.7], [[0.0], [5.0]], [[[1.0]], [[0.5]]], 5, 1),
+              _sample_case("four 2-D samples, three components", W2, MU2, COV2, 4, 2)],
+    "same": [_sample_case("seed 7", W2, MU2, COV2, 50, 7) for _ in range(2)],
+    "other": [_sample_case("seed 8", W2, MU2, COV2, 50, 8)],
+    "many": [_sample_case("20000 samples, three 2-D components", W2, MU2, COV2, 20_000, 2024)],
+    "zero": [_sample_case("a component of weight 0", [0.5, 0.0, 0.5], MU2, COV2, 2000, 3)],
+}
+
+
+def _hidden_sample(rng):
+    mix = _random.mixture(rng, 3, 2, spread=4.0)
+    w, mu, cov = mix.weights, mix.means, mix.covariances
+    seed = int(rng.integers(2**31))
+    zero = w.copy()
+    k0 = int(rng.integers(3))
+    zero[k0] = 0.0
+    zero /= zero.sum()
+    one = _random.mixture(rng, 2, 1)
+    return {
+        "shape": [_sample_case("a few 1-D samples, two components", one.weights, one.means, one.covariances,
+                               int(rng.integers(3, 9)), int(rng.integers(2**31))),
+                  _sample_case("a few 2-D samples, three components", w, mu, cov, int(rng.integers(3, 9)),
+                               int(rng.integers(2**31)))],
+        "same": [_sample_case("the same seed twice", w, mu, cov, 50, seed) for _ in range(2)],
+        "other": [_sample_case("another seed", w, mu, cov, 50, seed + 1)],
+        "many": [_sample_case("20000 samples, three 2-D components", w, mu, cov, 20_000, int(rng.integers(2**31)))],
+        "zero": [_sample_case(f"component {k0} of weight 0", zero, mu, cov, 2000, int(rng.integers(2**31)))],
+    }
 
 
 def _sample(fn, case):
@@ -58,43 +84,44 @@ def _sample(fn, case):
     return X, z
 
 
-@check("sample_mixture", reference=_sample_reference, forbidden=(Mixture.sample,))
-def check_sample_mixture(sample_mixture):
+@check("sample_mixture", reference=_sample_reference, forbidden=(Mixture.sample,), cases=SAMPLE_CASES,
+       hidden=_hidden_sample)
+def check_sample_mixture(sample_mixture, cases):
     """Check ``sample_mixture(weights, means, covariances, n, rng) -> (X, z)``: shapes, rng use, statistics."""
-    for case in SHAPE_CASES:
+    for case in cases["shape"]:
         _sample(sample_mixture, case)
 
-    same = [_sample_case("seed 7", W2, MU2, COV2, 50, 7) for _ in range(2)]
-    (Xa, za), (Xb, zb) = (_sample(sample_mixture, c) for c in same)
+    (Xa, za), (Xb, zb) = (_sample(sample_mixture, c) for c in cases["same"])
     if not (np.array_equal(Xa, Xb) and np.array_equal(za, zb)):
         raise Failure("two calls with generators of the same seed gave different samples: draw every random "
                       "number from the rng argument (rng.choice, rng.standard_normal, ...), never from "
                       "np.random.* directly.")
-    Xc, _ = _sample(sample_mixture, _sample_case("seed 8", W2, MU2, COV2, 50, 8))
+    Xc, _ = _sample(sample_mixture, cases["other"][0])
     if np.array_equal(Xa, Xc):
         raise Failure("generators with different seeds gave the same samples: use the rng argument for "
                       "every random number.")
 
-    n = 20_000
-    case = _sample_case(f"{n} samples, three 2-D components", W2, MU2, COV2, n, 2024)
+    case = cases["many"][0]
+    W, MU, COV, n = (case.kwargs[k] for k in ("weights", "means", "covariances", "n"))
+    m = len(W)
     X, z = _sample(sample_mixture, case)
-    freq = np.bincount(z, minlength=3) / n
-    se = np.sqrt(W2 * (1 - W2) / n)
-    if np.any(np.abs(freq - W2) > 5 * se):
+    freq = np.bincount(z, minlength=m) / n
+    se = np.sqrt(W * (1 - W) / n)
+    if np.any(np.abs(freq - W) > 5 * se):
         raise Failure(f"the components are not picked with probabilities rho_k: over {n} samples the "
-                      f"fractions of z == k are {fmt(freq)}, expected about {fmt(W2)}. Draw z_i = k with "
+                      f"fractions of z == k are {fmt(freq)}, expected about {fmt(W)}. Draw z_i = k with "
                       f"probability weights[k] (rng.choice(m, size=n, p=weights)).")
-    for k in range(3):
+    for k in range(m):
         Xk = X[z == k]
         nk = Xk.shape[0]
         mean_k = Xk.mean(axis=0)
-        tol_mean = 5 * np.sqrt(np.diag(COV2[k]) / nk)
-        if np.any(np.abs(mean_k - MU2[k]) > tol_mean):
+        tol_mean = 5 * np.sqrt(np.diag(COV[k]) / nk)
+        if np.any(np.abs(mean_k - MU[k]) > tol_mean):
             raise Failure(f"the samples with z == {k} do not come from component {k}: their mean is "
-                          f"{fmt(mean_k)}, expected about mu_{k} = {fmt(MU2[k])}. Sample i must be drawn "
+                          f"{fmt(mean_k)}, expected about mu_{k} = {fmt(MU[k])}. Sample i must be drawn "
                           "from the component z_i that was picked for it.")
         cov_k = np.cov(Xk.T, bias=True)
-        S = COV2[k]
+        S = COV[k]
         tol_cov = 5 * np.sqrt((np.outer(np.diag(S), np.diag(S)) + S ** 2) / nk)
         if np.any(np.abs(cov_k - S) > tol_cov):
             hint = ""
@@ -105,9 +132,9 @@ def check_sample_mixture(sample_mixture):
                 hint = " The correlations are missing: use the whole matrix, not just its diagonal."
             raise Failure(f"the samples with z == {k} have the wrong spread: their covariance is "
                           f"{fmt(cov_k)}, expected about Sigma_{k} = {fmt(S)}.{hint}")
-    zero = _sample_case("a component of weight 0", [0.5, 0.0, 0.5], MU2, COV2, 2000, 3)
+    zero = cases["zero"][0]
     _, z0 = _sample(sample_mixture, zero)
-    if np.any(z0 == 1):
+    if np.any(zero.kwargs["weights"][z0] == 0):
         raise Failure("a component of weight 0 was picked: z_i = k must have probability weights[k].")
     return (f"correct: shapes, reproducible with the same rng, and {n} samples have the right "
             "component frequencies, means and covariances.")
@@ -128,10 +155,23 @@ def _logpdf_reference(X, mean, cov):
     return Mixture([1.0], np.asarray(mean, float)[None, :], np.asarray(cov, float)[None]).component_logpdf(X)[:, 0]
 
 
-@check("gaussian_logpdf", reference=_logpdf_reference)
-def check_gaussian_logpdf(gaussian_logpdf):
+def _hidden_logpdf(rng):
+    cases = []
+    for d in (1, 2, 3):
+        mix = _random.mixture(rng, 1, d)
+        X = np.vstack([_random.points(rng, mix, int(rng.integers(2, 6))), _random.far_point(rng, mix, 30.0)])
+        cases.append(Case(f"{X.shape[0]} {d}-D points, one far from the mean", X=X, mean=mix.means[0],
+                          cov=mix.covariances[0]))
+    return cases
+
+
+@check("gaussian_logpdf", reference=_logpdf_reference, cases=LOGPDF_CASES, hidden=_hidden_logpdf,
+       off_limits=("emlib.mixture.Mixture.component_logpdf", "emlib.mixture.Mixture.logpdf",
+                   "emlib.mixture.Mixture.weighted_logpdf", "scipy.stats._multivariate.multivariate_normal_gen.logpdf",
+                   "scipy.stats._multivariate.multivariate_normal_frozen.logpdf"))
+def check_gaussian_logpdf(gaussian_logpdf, cases):
     """Check ``gaussian_logpdf(X, mean, cov) -> (n,)``: ln N(x_i | mu, Sigma) for every row of X."""
-    for case in LOGPDF_CASES:
+    for case in cases:
         X, mean, cov = case.args
         got = as_array(call(gaussian_logpdf, case), "the result", case)
         expect_shape(got, (X.shape[0],), "the result", meaning="(n,), one log-density per sample", case=case)
@@ -149,7 +189,7 @@ def check_gaussian_logpdf(gaussian_logpdf):
         elif np.allclose(got, times_sigma, rtol=1e-6):
             hint = "You multiplied by Sigma where the formula has its inverse Sigma^{-1}."
         expect_close(got, expected, "ln N(x_i | mu, Sigma)", case=case, rtol=1e-8, atol=1e-10, hint=hint)
-    return f"correct on {len(LOGPDF_CASES)} cases (d = 1, 2, 3)."
+    return f"correct on {len(cases)} cases (d = 1, 2, 3)."
 
 
 # --- map_classify -------------------------------------------------------------------------------
@@ -170,10 +210,21 @@ def _map_reference(X, weights, means, covariances):
     return Mixture(weights, means, covariances).classify(X)
 
 
-@check("map_classify", reference=_map_reference, forbidden=(Mixture.classify,))
-def check_map_classify(map_classify):
+def _hidden_map(rng):
+    cases = []
+    for m, d in ((2, 1), (2, 1), (3, 2), (4, 2)):
+        mix = _random.mixture(rng, m, d, spread=1.5)
+        X = _random.points(rng, mix, int(rng.integers(5, 12)))
+        cases.append(Case(f"{X.shape[0]} {d}-D points, {m} components", X=X, weights=mix.weights, means=mix.means,
+                          covariances=mix.covariances))
+    return cases
+
+
+@check("map_classify", reference=_map_reference, forbidden=(Mixture.classify,), cases=MAP_CASES, hidden=_hidden_map,
+       off_limits=("emlib.mixture.Mixture.posterior",))
+def check_map_classify(map_classify, cases):
     """Check ``map_classify(X, weights, means, covariances) -> (n,)``: argmax_k rho_k N(x_i | mu_k, Sigma_k)."""
-    for case in MAP_CASES:
+    for case in cases:
         X, w, mu, cov = case.args
         got = as_array(call(map_classify, case), "the labels", case, integer=True)
         expect_shape(got, (X.shape[0],), "the labels", meaning="(n,), one component index per sample", case=case)
@@ -187,4 +238,4 @@ def check_map_classify(map_classify):
         elif np.array_equal(got, np.argmin(mix.weighted_logpdf(X), axis=1)):
             hint = "You took the argmin; MAP takes the argmax."
         expect_equal(got, expected, "the labels", case=case, hint=hint)
-    return f"correct on {len(MAP_CASES)} cases (weights and covariances both matter)."
+    return f"correct on {len(cases)} cases (weights and covariances both matter)."

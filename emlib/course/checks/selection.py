@@ -8,6 +8,7 @@ from ... import selection
 from ...datasets import THREE_GAUSSIANS
 from ...estimator import GaussianMixtureEM
 from ...mixture import Mixture
+from . import _random
 from ._feedback import (
     Case,
     Failure,
@@ -18,6 +19,7 @@ from ._feedback import (
     expect_close,
     expect_shape,
     match_components,
+    type_name,
 )
 
 __all__ = ["check_bic_score", "check_heldout_loglik", "check_trim_mixture"]
@@ -36,13 +38,22 @@ BIC_CASES = [
 
 
 def _bic_reference(X, mixture):
-    return selection.bic(X, mixture, "full")
+    return selection.bic(X, mixture)
 
 
-@check("bic_score", reference=_bic_reference, forbidden=(selection.bic,))
-def check_bic_score(bic_score):
+def _hidden_bic_score(rng):
+    cases = []
+    for m, d, n in ((2, 1, int(rng.integers(5, 10))), (3, 2, int(rng.integers(30, 50))), (2, 3, int(rng.integers(20, 40)))):
+        mix = _random.mixture(rng, m, d)
+        cases.append(Case(f"{n} {d}-D points, m = {m}", X=_random.points(rng, mix, n), mixture=mix))
+    return cases
+
+
+@check("bic_score", reference=_bic_reference, forbidden=(selection.bic,), cases=BIC_CASES, hidden=_hidden_bic_score,
+       off_limits=('emlib.selection.aic', 'emlib.selection.n_parameters'))
+def check_bic_score(bic_score, cases):
     """Check ``bic_score(X, mixture) -> float``: -2 l(theta) + p ln n for full covariances."""
-    for case in BIC_CASES:
+    for case in cases:
         X, mix = case.args
         got = as_number(call(bic_score, case), "BIC", case)
         expected = _bic_reference(X, mix)
@@ -59,7 +70,7 @@ def check_bic_score(bic_score):
             hint = (f"Your parameter count is p = {round(p_got)}; for m = {m} full-covariance components in "
                     f"d = {d} it is (m - 1) weights + m d means + m d (d + 1) / 2 covariance entries = {p}.")
         expect_close(got, expected, "BIC", case=case, rtol=1e-8, atol=1e-8, hint=hint)
-    return f"correct on {len(BIC_CASES)} cases (d = 1, 2, 3)."
+    return f"correct on {len(cases)} cases (d = 1, 2, 3)."
 
 
 _RNG = np.random.default_rng(9)
@@ -77,10 +88,17 @@ def _heldout_reference(X_train, X_test, ms, seed):
     return np.array([float(np.mean(_fit(X_train, m, seed).logpdf(X_test))) for m in ms])
 
 
-@check("heldout_loglik", reference=_heldout_reference)
-def check_heldout_loglik(heldout_loglik):
+def _hidden_heldout_loglik(rng):
+    train = THREE_GAUSSIANS.sample(int(rng.integers(120, 180)), rng)[0]
+    test = THREE_GAUSSIANS.sample(int(rng.integers(40, 80)), rng)[0]
+    return [Case(f"{train.shape[0]} training and {test.shape[0]} test points, m = 1..3", X_train=train, X_test=test,
+                 ms=[1, 2, 3], seed=int(rng.integers(1000)))]
+
+
+@check("heldout_loglik", reference=_heldout_reference, cases=HELD_CASES, hidden=_hidden_heldout_loglik)
+def check_heldout_loglik(heldout_loglik, cases):
     """Check ``heldout_loglik(X_train, X_test, ms, seed) -> (len(ms),)``: mean test log-likelihood per m."""
-    for case in HELD_CASES:
+    for case in cases:
         X_train, X_test, ms, seed = case.args
         got = as_array(call(heldout_loglik, case), "the held-out log-likelihoods", case)
         expect_shape(got, (len(ms),), "the held-out log-likelihoods", meaning="(len(ms),), one per m", case=case)
@@ -111,15 +129,27 @@ def _trim_reference(mixture, min_weight):
     return selection.trim(mixture, min_weight)
 
 
-@check("trim_mixture", reference=_trim_reference, forbidden=(selection.trim,))
-def check_trim_mixture(trim_mixture):
+def _hidden_trim_mixture(rng):
+    w = np.array([0.45, 0.03, 0.3, 0.01, 0.21])
+    w = w[rng.permutation(5)]
+    mix = _random.mixture(rng, 5, 2)
+    mix = Mixture(w, mix.means, mix.covariances)
+    one = _random.mixture(rng, 2, 1)
+    return [Case("five components, two below 0.05", mixture=mix, min_weight=0.05),
+            Case("nothing to trim", mixture=one, min_weight=float(one.weights.min()) / 2),
+            Case("a threshold equal to a weight (kept)", mixture=mix, min_weight=0.03)]
+
+
+@check("trim_mixture", reference=_trim_reference, forbidden=(selection.trim,),
+       cases=TRIM_CASES, hidden=_hidden_trim_mixture)
+def check_trim_mixture(trim_mixture, cases):
     """Check ``trim_mixture(mixture, min_weight) -> Mixture``: drop rho_k < min_weight, renormalise the rest."""
-    for case in TRIM_CASES:
+    for case in cases:
         mix, min_weight = case.args
         got = call(trim_mixture, case)
         if not isinstance(got, Mixture):
             raise Failure(f"trim_mixture must return an emlib.Mixture (Mixture(weights, means, covariances)), "
-                          f"got {type(got).__name__}.\n{case.describe()}")
+                          f"got {type_name(got)}.\n{case.describe()}")
         expected = _trim_reference(mix, min_weight)
         if got.n_components != expected.n_components:
             raise Failure(f"expected {expected.n_components} components to remain (those with rho_k >= "
@@ -134,4 +164,4 @@ def check_trim_mixture(trim_mixture):
         expect_close(got.means[perm], expected.means, "the means", case=case, rtol=1e-12)
         expect_close(got.covariances[perm], expected.covariances, "the covariances", case=case, rtol=1e-12,
                      hint="Keep each remaining component's covariance as it is.")
-    return f"correct on {len(TRIM_CASES)} cases."
+    return f"correct on {len(cases)} cases."
