@@ -234,10 +234,6 @@ class Moments:
     scatter: np.ndarray
     diagonal_only: bool = False
 
-    def subset(self, keep: np.ndarray) -> "Moments":
-        """The moments of the components in ``keep`` (int array), e.g. after trimming."""
-        return Moments(self.nk[keep], self.means[keep], self.scatter[keep], self.diagonal_only)
-
 
 def moments(X: np.ndarray, resp: np.ndarray, sample_weight: np.ndarray | None = None) -> Moments:
     """N_k = sum_i w_i E[z_i^(k)], mu_k = sum_i w_i E[z_i^(k)] x_i / N_k and S_k around mu_k (w_i = 1 by default).

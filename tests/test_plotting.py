@@ -293,3 +293,180 @@ def test_volume_rows_show_three_views_per_volume_through_the_centre():
     with pytest.raises(ValueError, match="titles must give one title per volume"):
         plot_volume_rows([labels], ["a", "b"], (1, 2, 3))
     plt.close(fig)
+
+
+# --- helpers for notebooks 00-06 (trim pass) ---------------------------------------------------
+def test_plot_convergence_1d_draws_the_curve_the_iterates_and_their_error():
+    from emlib.course.plotting import plot_convergence_1d
+
+    iterates = np.array([0.5, 0.6, 0.62, 0.625])
+    fig = plot_convergence_1d(np.linspace(0.1, 0.9, 50), lambda t: -(t - 0.626) ** 2, iterates, 0.626)
+    left, right = fig.axes
+    np.testing.assert_allclose(left.lines[1].get_xdata(), iterates)
+    np.testing.assert_allclose(right.lines[0].get_ydata(), np.abs(iterates - 0.626))
+    assert right.get_yscale() == "log"
+    with pytest.raises(ValueError, match="iterates shape"):
+        plot_convergence_1d(np.linspace(0, 1, 5), np.sin, np.array([0.5]), 0.5)
+    with pytest.raises(TypeError, match="curve must be a function"):
+        plot_convergence_1d(np.linspace(0, 1, 5), np.zeros(5), iterates, 0.5)
+    plt.close(fig)
+
+
+def test_surface_levels_are_increasing_and_dense_near_the_top():
+    from emlib.course.plotting import surface_levels
+
+    L = -np.linspace(0, 100, 200).reshape(10, 20)
+    levels = surface_levels(L, 10)
+    assert levels.shape == (10,) and np.all(np.diff(levels) > 0)
+    assert np.isclose(levels[-1], L.max() - 0.5) and np.isclose(levels[0], L.min())
+    assert levels[-1] - levels[-2] < levels[1] - levels[0]
+    with pytest.raises(ValueError, match="finite values"):
+        surface_levels(np.array([[0.0, np.nan]]))
+
+
+def test_plot_loglik_surface_marks_the_maximum_and_its_label_switched_twin():
+    from emlib.course.plotting import plot_loglik_surface
+
+    axis = np.linspace(-3, 3, 31)
+    M1, M2 = np.meshgrid(axis, axis)
+    L = -((M1 - 1) ** 2 + (M2 + 2) ** 2) * ((M1 + 2) ** 2 + (M2 - 1) ** 2) - 1
+    fig, ax = plt.subplots()
+    levels = plot_loglik_surface(ax, M1, M2, L, maximum=(1.0, -2.0))
+    star, twin = ax.lines
+    assert (star.get_xdata()[0], star.get_ydata()[0]) == (1.0, -2.0)
+    assert (twin.get_xdata()[0], twin.get_ydata()[0]) == (-2.0, 1.0)
+    assert len(fig.axes) == 2 and levels.ndim == 1               # a colour bar
+    with pytest.raises(ValueError, match="one shape"):
+        plot_loglik_surface(ax, M1, M2, L[:-1])
+    with pytest.raises(ValueError, match="maximum must have shape"):
+        plot_loglik_surface(ax, M1, M2, L, maximum=(1.0, 2.0, 3.0))
+    plt.close(fig)
+
+
+def test_plot_ascent_paths_draws_each_path_and_its_values():
+    from emlib.course.plotting import plot_ascent_paths
+
+    axis = np.linspace(-3, 3, 21)
+    M1, M2 = np.meshgrid(axis, axis)
+    L = -(M1 ** 2 + M2 ** 2)
+    paths = {"a": np.array([[2.0, 2.0], [1.0, 1.0], [0.0, 0.0]]), "b": np.array([[2.0, 2.0], [-1.0, -1.0], [0.5, 0.5]])}
+    values = {k: -(p ** 2).sum(axis=1) for k, p in paths.items()}
+    fig = plot_ascent_paths(M1, M2, L, paths, values, best=0.0)
+    left, right = fig.axes
+    assert [t.get_text() for t in left.get_legend().get_texts()] == ["a", "b"]
+    np.testing.assert_allclose(right.lines[1].get_ydata(), values["b"])
+    assert left.get_title() == "2 steps from the black square"
+    with pytest.raises(ValueError, match="same keys"):
+        plot_ascent_paths(M1, M2, L, paths, {"a": values["a"]})
+    with pytest.raises(ValueError, match="must have shape"):
+        plot_ascent_paths(M1, M2, L, {"a": paths["a"]}, {"a": values["a"][:2]})
+    plt.close(fig)
+
+
+def test_plot_density_iterations_draws_one_panel_per_iteration():
+    from emlib import em
+    from emlib.course.plotting import plot_density_iterations
+
+    truth = Mixture.univariate([0.5, 0.5], [-2.0, 2.0], [1.0, 1.0])
+    X, _ = truth.sample(100, np.random.default_rng(0))
+    run = em(X, Mixture.univariate([0.5, 0.5], [-0.5, 0.5], [1.0, 1.0]), covariance="fixed", max_iter=3, tol=0)
+    fig = plot_density_iterations(X, run, (0, 3))
+    assert len(fig.axes) == 2 and fig.axes[1].get_title() == f"t = 3:  l = {run.loglik[3]:.1f}"
+    with pytest.raises(ValueError, match="iterations must lie in 0..3"):
+        plot_density_iterations(X, run, (0, 4))
+    with pytest.raises(ValueError, match="keep its history"):
+        plot_density_iterations(X, em(X, run.history[0], covariance="fixed", max_iter=2, keep_history=False))
+    plt.close(fig)
+
+
+def test_plot_simplex_scores_colours_by_shortfall_on_a_log_scale():
+    from matplotlib.colors import LogNorm
+
+    from emlib.course.plotting import plot_simplex_scores
+
+    w = np.random.default_rng(0).dirichlet(np.ones(3), size=20)
+    fig, ax = plt.subplots()
+    sc = plot_simplex_scores(ax, w, np.linspace(0.1, 10, 20), np.array([0.2, 0.3, 0.5]))
+    assert isinstance(sc.norm, LogNorm) and np.allclose(sc.get_offsets(), w[:, :2])
+    with pytest.raises(ValueError, match="shortfall must be positive"):
+        plot_simplex_scores(ax, w, np.zeros(20), np.array([0.2, 0.3, 0.5]))
+    with pytest.raises(ValueError, match=r"weights must have shape \(N, 3\)"):
+        plot_simplex_scores(ax, w[:, :2], np.ones(20), np.array([0.2, 0.3, 0.5]))
+    plt.close(fig)
+
+
+def test_plot_assignment_curves_highlights_one_curve_under_the_loglik():
+    from emlib.course.plotting import plot_assignment_curves
+
+    grid = np.linspace(-1, 1, 11)
+    curves = -np.add.outer(grid ** 2, np.arange(4.0))            # (11, 4)
+    fig, ax = plt.subplots()
+    plot_assignment_curves(ax, grid, curves, np.log(np.exp(curves).sum(axis=1)), highlight=2)
+    assert len(ax.lines) == 4 + 2 and np.allclose(ax.lines[4].get_ydata(), curves[:, 2])
+    assert "4 curves" in ax.get_title()
+    with pytest.raises(ValueError, match="curves must have shape"):
+        plot_assignment_curves(ax, grid, curves.T, grid)
+    plt.close(fig)
+
+
+def test_fraction_inside_matches_the_chi_square_law_and_the_bug_does_not():
+    from emlib.course.plotting import fraction_inside
+
+    theta = np.radians(30)
+    U = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    cov = U @ np.diag([4.0, 0.25]) @ U.T
+    Y = np.random.default_rng(1).multivariate_normal([1.0, -1.0], cov, size=20000)
+    for s in (1, 2):
+        assert abs(fraction_inside(Y, [1.0, -1.0], cov, s) - (1 - np.exp(-s ** 2 / 2))) < 0.01
+    variances = np.linalg.eigh(cov)[0]
+    assert fraction_inside(Y, [1.0, -1.0], cov, 2, half_axes=variances) < 0.75
+    with pytest.raises(ValueError, match=r"samples must have shape \(n, 2\)"):
+        fraction_inside(Y[:, :1], [0.0, 0.0], cov, 1)
+
+
+def test_plot_ellipse_check_prints_the_fractions_in_each_panel():
+    from emlib.course.plotting import plot_ellipse_check
+
+    cov = np.array([[2.0, 0.5], [0.5, 1.0]])
+    Y = np.random.default_rng(2).multivariate_normal([0, 0], cov, size=500)
+    fig = plot_ellipse_check(Y, cov, n_std=(1, 2))
+    good, bug = fig.axes
+    assert len(good.patches) == 2 and "expected 39%" in good.texts[0].get_text()
+    width = good.patches[1].width
+    assert np.isclose(width, 2 * 2 * np.sqrt(np.linalg.eigvalsh(cov).max()))
+    assert np.isclose(bug.patches[1].width, 2 * 2 * np.linalg.eigvalsh(cov).max())
+    with pytest.raises(ValueError, match="symmetric positive definite"):
+        plot_ellipse_check(Y, np.array([[1.0, 0.0], [0.0, -1.0]]))
+    plt.close(fig)
+
+
+def test_plot_fits_grid_titles_each_fit_with_its_loglik_and_parameter_count():
+    from emlib import em, init_kmeans_pp
+    from emlib.course.plotting import plot_fits_grid
+
+    X = np.random.default_rng(3).normal(size=(60, 2)) + np.repeat([[0, 0], [5, 5]], 30, axis=0)
+    fits = {kind: em(X, init_kmeans_pp(X, 2, np.random.default_rng(0), covariance=kind), covariance=kind)
+            for kind in ("full", "spherical", "tied")}
+    fig = plot_fits_grid(X, fits)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    assert titles[0] == f"full:  l = {fits['full'].loglik[-1]:.1f},  11 parameters"
+    assert titles[1].endswith("7 parameters") and len(titles) == 3
+    with pytest.raises(ValueError, match="at least one"):
+        plot_fits_grid(X, {})
+    plt.close(fig)
+
+
+def test_plot_fit_and_loglik_marks_the_start_and_draws_l_per_sample():
+    from emlib import em, init_from_data
+    from emlib.course.plotting import plot_fit_and_loglik
+
+    X = np.random.default_rng(4).normal(size=(40, 2)) + np.repeat([[0, 0], [6, 0]], 20, axis=0)
+    start = init_from_data(X, 2, 0)
+    run = em(X, start, max_iter=20)
+    fig = plot_fit_and_loglik(X, run, start=start, labels=("a", "b"))
+    left, right = fig.axes
+    assert left.get_xlabel() == "a" and left.get_title() == "two full-covariance components"
+    np.testing.assert_allclose(right.lines[0].get_ydata(), run.loglik / 40)
+    with pytest.raises(ValueError, match=r"X must have shape \(n, 2\)"):
+        plot_fit_and_loglik(np.zeros((5, 3)), run)
+    plt.close(fig)

@@ -210,3 +210,34 @@ def test_a_component_exactly_at_the_collapse_threshold_is_kept():
     np.testing.assert_allclose(update_means(X, resp)[1], [0.0])
     x_hat = np.repeat(X[:, None, :], 2, axis=1)
     np.testing.assert_allclose(m_step_missing(resp, x_hat, np.zeros((4, 2, 1, 1))).means[1], [0.0])
+
+
+@pytest.mark.parametrize("diagonal", [False, True])
+def test_statistics_of_two_blocks_add_up_to_the_statistics_of_all_samples(diagonal, rng):
+    # What the Dask path relies on: each block's sums, added, are the sums over every sample.
+    from emlib.suffstats import accumulate
+    X = rng.normal(size=(301, 3)) + 5.0
+    mix = random_mixture(rng, 3, 3, spread=1.0)
+    mix = Mixture(mix.weights, mix.means + 5.0, mix.covariances).as_kind("diag" if diagonal else "full")
+    c = X.mean(axis=0)
+    whole = accumulate(X, mix, center=c, diagonal=diagonal)
+    parts = accumulate(X[:120], mix, center=c, diagonal=diagonal) + accumulate(X[120:], mix, center=c, diagonal=diagonal)
+    for field in ("nk", "first", "second"):
+        np.testing.assert_allclose(getattr(parts, field), getattr(whole, field), rtol=1e-12, atol=1e-9)
+    assert parts.loglik == pytest.approx(whole.loglik, rel=1e-13)
+    assert parts.diagonal == whole.diagonal and np.array_equal(parts.center, c)
+    with pytest.raises(ValueError, match="same centre with the same layout"):
+        whole + accumulate(X, mix, center=c + 1.0, diagonal=diagonal)
+
+
+def test_scatter_around_any_means_equals_the_direct_sum(rng):
+    # S_k = sum_i E[z_i^(k)] (x_i - mu_k)(x_i - mu_k)^T, for means that are not the fitted ones.
+    from emlib.suffstats import accumulate
+    X = rng.normal(size=(250, 2)) * [1.0, 3.0] + [1e3, -2e3]
+    mix = random_mixture(rng, 3, 2)
+    mix = Mixture(mix.weights, mix.means + [1e3, -2e3], mix.covariances * 4.0)
+    stats = accumulate(X, mix, center=X.mean(axis=0), diagonal=False)
+    resp, _ = e_step(X, mix)
+    means = X.mean(axis=0) + rng.normal(size=(3, 2))
+    direct = np.einsum("ik,ika,ikb->kab", resp, X[:, None, :] - means, X[:, None, :] - means)
+    np.testing.assert_allclose(stats.scatter(means), direct, rtol=1e-9, atol=1e-6)

@@ -811,3 +811,384 @@ def plot_volume_rows(volumes, titles, centre, *, n_labels: int = 3, names=None, 
         fig.legend(handles=[Patch(color=PALETTE[k], label=str(n)) for k, n in enumerate(names)],
                    loc="lower center", ncol=n_labels, frameon=False, bbox_to_anchor=(0.5, -0.06))
     return fig
+
+
+# --- helpers for notebooks 00-06 (trim pass) ---------------------------------------------------
+def plot_convergence_1d(grid, curve, iterates, optimum, *, xlabel=r"$\theta$", ylabel=r"$l(\theta)$"):
+    """A 1-D log-likelihood with EM's iterates on it (left) and their error on a log scale (right).
+
+    Parameters
+    ----------
+    grid : array of shape (G,), values of the one parameter
+    curve : callable mapping an array of parameter values to the log-likelihood, same shape
+        (used on ``grid`` and on ``iterates``)
+    iterates : array of shape (T + 1,), theta^(0) .. theta^(T)
+    optimum : float, the maximiser theta* (a dotted line; the error is |theta^(t) - theta*|)
+    xlabel, ylabel : str, labels of the parameter and of the log-likelihood
+
+    Returns
+    -------
+    matplotlib Figure with two Axes
+    """
+    grid, iterates = np.asarray(grid, dtype=float), np.asarray(iterates, dtype=float)
+    if grid.ndim != 1 or iterates.ndim != 1 or iterates.size < 2:
+        raise ValueError(f"grid must have shape (G,) and iterates shape (T + 1,) with T >= 1, "
+                         f"got {grid.shape} and {iterates.shape}")
+    if not callable(curve):
+        raise TypeError(f"curve must be a function of the parameter, got {type(curve).__name__}")
+    fig, (ax, ax_err) = plt.subplots(1, 2, figsize=(10, 3.8))
+    ax.plot(grid, curve(grid), color="k", lw=1.5)
+    ax.plot(iterates, curve(iterates), "o", color=PALETTE[1], ms=5, label="EM iterates")
+    ax.axvline(optimum, color="0.4", ls=":", lw=1.5, label=r"closed-form $\theta^\ast$")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title("observed-data log-likelihood")
+    ax.legend(loc="lower center")
+    ax_err.semilogy(np.arange(iterates.size), np.abs(iterates - optimum), "o-", color=PALETTE[1], ms=4)
+    ax_err.set_xlabel("step t")
+    ax_err.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    ax_err.set_ylabel(r"$|\theta^{(t)} - \theta^\ast|$")
+    ax_err.set_title("error: a straight line")
+    fig.tight_layout()
+    return fig
+
+
+def surface_levels(L, n_levels: int = 22, *, closest: float = 0.5) -> np.ndarray:
+    """Contour levels for a log-likelihood surface, dense near its top: ``L.max() - geomspace(closest, range)``.
+
+    Parameters
+    ----------
+    L : array of any shape, the log-likelihood values (finite)
+    n_levels : int, the number of levels
+    closest : float > 0, how far below the maximum the highest level lies
+
+    Returns
+    -------
+    array of shape (n_levels,), increasing
+    """
+    L = np.asarray(L, dtype=float)
+    if L.size < 2 or not np.all(np.isfinite(L)) or np.ptp(L) <= closest:
+        raise ValueError(f"L must hold finite values spanning more than closest = {closest}")
+    return np.sort(L.max() - np.geomspace(closest, L.max() - L.min(), n_levels))
+
+
+def plot_loglik_surface(ax, M1, M2, L, *, maximum=None, levels=None, colorbar=True, labels=True):
+    """A log-likelihood over two means: filled contours, a star at the maximum and a hollow star at its twin.
+
+    The twin is the maximum with the two means swapped (label switching).
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    M1, M2 : arrays of shape (G2, G1), the grid (``np.meshgrid(axis1, axis2)``)
+    L : array of shape (G2, G1), the log-likelihood on the grid
+    maximum : array of shape (2,) or None, (mu_1, mu_2) at the maximum
+    levels : array of shape (K,) or None; default ``surface_levels(L)``
+    colorbar : bool, draw a colour bar labelled l(mu_1, mu_2)
+    labels : bool, give the stars legend labels
+
+    Returns
+    -------
+    array of shape (K,), the levels used (to draw the same surface again)
+    """
+    M1, M2, L = (np.asarray(a, dtype=float) for a in (M1, M2, L))
+    if not (M1.shape == M2.shape == L.shape) or L.ndim != 2:
+        raise ValueError(f"M1, M2 and L must be 2-D arrays of one shape, got {M1.shape}, {M2.shape}, {L.shape}")
+    levels = surface_levels(L) if levels is None else np.asarray(levels, dtype=float)
+    cs = ax.contourf(M1, M2, L, levels=levels, cmap="viridis", extend="min")
+    ax.contour(M1, M2, L, levels=levels, colors="k", linewidths=0.3)
+    if colorbar:
+        ax.figure.colorbar(cs, ax=ax, shrink=0.8, label=r"$l(\mu_1, \mu_2)$")
+    if maximum is not None:
+        maximum = np.asarray(maximum, dtype=float)
+        if maximum.shape != (2,):
+            raise ValueError(f"maximum must have shape (2,), got {maximum.shape}")
+        ax.plot(*maximum, marker="*", ms=16, color=PALETTE[3], markeredgecolor="k", ls="none",
+                label=r"maximum $(\hat\mu_1, \hat\mu_2)$" if labels else None)
+        ax.plot(*maximum[::-1], marker="*", ms=16, color="w", markeredgecolor=PALETTE[3], ls="none",
+                label="its label-switched twin" if labels else None)
+    ax.set_xlabel(r"$\mu_1$")
+    ax.set_ylabel(r"$\mu_2$")
+    ax.set_aspect("equal")
+    return levels
+
+
+PATH_STYLES = ((PALETTE[1], "o", "-"), ("k", "s", "--"), ("w", "^", ":"), (PALETTE[5], "D", "-."))
+"""(colour, marker, line style) of successive paths drawn on a viridis surface."""
+
+
+def plot_ascent_paths(M1, M2, L, paths, values, *, maximum=None, best=None, levels=None, styles=PATH_STYLES):
+    """Paths of an iterative method over a 2-parameter log-likelihood (left) and l along each (right).
+
+    Parameters
+    ----------
+    M1, M2, L : arrays of shape (G2, G1), the grid and the log-likelihood on it (``plot_loglik_surface``)
+    paths : dict mapping a label to an array of shape (T + 1, 2), the iterates; all start at the
+        same point (a black square)
+    values : dict with the same keys, arrays of shape (T + 1,), the log-likelihood at the iterates
+    maximum : array of shape (2,) or None, the maximiser (stars, as in ``plot_loglik_surface``)
+    best : float or None, the maximum value (a dotted line on the right)
+    levels : array or None, the contour levels
+    styles : sequence of (colour, marker, line style), one per path (white is drawn grey on the right)
+
+    Returns
+    -------
+    matplotlib Figure with two Axes
+    """
+    if set(paths) != set(values) or not paths:
+        raise ValueError("paths and values must be non-empty dicts with the same keys")
+    if len(paths) > len(styles):
+        raise ValueError(f"styles must give one style per path ({len(paths)}), got {len(styles)}")
+    fig, (ax, ax_l) = plt.subplots(1, 2, figsize=(11.5, 4.8))
+    plot_loglik_surface(ax, M1, M2, L, maximum=maximum, levels=levels, colorbar=False, labels=False)
+    for (label, path), (col, mk, ls) in zip(paths.items(), styles):
+        path, value = np.asarray(path, dtype=float), np.asarray(values[label], dtype=float)
+        if path.ndim != 2 or path.shape[1] != 2 or value.shape != (path.shape[0],):
+            raise ValueError(f"path {label!r} must have shape (T + 1, 2) and its values shape (T + 1,), "
+                             f"got {path.shape} and {value.shape}")
+        ax.plot(path[:, 0], path[:, 1], marker=mk, ls=ls, color=col, ms=4, lw=1.4, label=label)
+        ax_l.plot(value, marker=mk, ls=ls, color=col if col != "w" else "0.45", ms=4, label=label)
+    ax.plot(*np.asarray(path)[0], "ks", ms=8)
+    ax.legend(loc="lower right", fontsize=10, facecolor="0.75")
+    ax.set_title(f"{len(path) - 1} steps from the black square")
+    if best is not None:
+        ax_l.axhline(best, color=PALETTE[3], ls=":", lw=1.5, label="maximum")
+        ax_l.set_ylim(best - 60, best + 5)
+    ax_l.set_xlabel("step")
+    ax_l.set_ylabel(r"$l(\mu_1, \mu_2)$")
+    ax_l.legend(fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_density_iterations(x, result, iterations=(0, 1, 3), grid=None, *, bins=40, size=4.5):
+    """A 1-D mixture's density over the histogram at chosen EM iterations, one panel each.
+
+    Parameters
+    ----------
+    x : array of shape (n,) or (n, 1), the data
+    result : EMResult with ``history`` (kept) and ``loglik`` of shape (n_iter + 1,)
+    iterations : sequence of int, the iterations t to draw (titles give l(theta^(t)))
+    grid : array of shape (G,) or None, where to evaluate the densities
+    bins : int, histogram bins
+    size : float, the width of a panel in inches
+
+    Returns
+    -------
+    matplotlib Figure with ``len(iterations)`` Axes
+    """
+    history = getattr(result, "history", None)
+    if not history:
+        raise ValueError("result must keep its history (emlib.em(..., keep_history=True))")
+    bad = [t for t in iterations if not 0 <= t < len(history)]
+    if bad:
+        raise ValueError(f"iterations must lie in 0..{len(history) - 1}, got {bad}")
+    fig, axes = plt.subplots(1, len(iterations), figsize=(size * len(iterations), 3.4), sharey=True, squeeze=False)
+    for ax, t in zip(axes[0], iterations):
+        plot_density_1d(history[t], grid, ax=ax, data=x, bins=bins)
+        ax.set_title(f"t = {t}:  l = {result.loglik[t]:.1f}")
+    axes[0, -1].legend(fontsize=10, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    fig.tight_layout()
+    return fig
+
+
+def plot_simplex_scores(ax, weights, shortfall, best, *, label=r"$\rho_k = N_k / n$"):
+    """Weight vectors on the simplex of 3 components, coloured (log scale) by how much worse they score.
+
+    Drawn in the (rho_1, rho_2) plane (rho_3 = 1 - rho_1 - rho_2), with a colour bar and a star at ``best``.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    weights : array of shape (N, 3), rows on the simplex
+    shortfall : array of shape (N,), > 0: score(best) - score(row)
+    best : array of shape (3,), the best weight vector
+    label : str, the star's legend label
+
+    Returns
+    -------
+    the scatter's PathCollection
+    """
+    from matplotlib.colors import LogNorm
+
+    weights, shortfall, best = (np.asarray(a, dtype=float) for a in (weights, shortfall, best))
+    if weights.ndim != 2 or weights.shape[1] != 3 or shortfall.shape != (weights.shape[0],) or best.shape != (3,):
+        raise ValueError(f"weights must have shape (N, 3), shortfall (N,) and best (3,), "
+                         f"got {weights.shape}, {shortfall.shape} and {best.shape}")
+    if not np.all(shortfall > 0):
+        raise ValueError("shortfall must be positive (it is drawn on a log scale)")
+    sc = ax.scatter(weights[:, 0], weights[:, 1], c=shortfall, s=6, cmap="viridis_r", norm=LogNorm())
+    ax.plot(*best[:2], marker="*", color=PALETTE[1], markersize=16, markeredgecolor="k", ls="none", label=label)
+    ax.figure.colorbar(sc, ax=ax, label=r"$Q(\rho^\ast) - Q(\rho)$ (log scale)")
+    ax.set_xlabel(r"$\rho_1$")
+    ax.set_ylabel(r"$\rho_2$  ($\rho_3 = 1 - \rho_1 - \rho_2$)")
+    ax.legend(loc="upper right")
+    return sc
+
+
+def plot_assignment_curves(ax, grid, curves, loglik, *, highlight=None, highlight_label="Z = the true labels"):
+    """The complete-data log-likelihoods ln p(X, Z | theta), one grey curve per assignment Z, under l(theta).
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    grid : array of shape (G,), values of the one free parameter
+    curves : array of shape (G, N), ln p(X, Z | theta) for N assignments
+    loglik : array of shape (G,), l(theta) = ln sum_Z p(X, Z | theta)
+    highlight : int or None, the column of ``curves`` to draw in colour
+    highlight_label : str, its legend label
+
+    Returns
+    -------
+    ax
+    """
+    grid, curves, loglik = (np.asarray(a, dtype=float) for a in (grid, curves, loglik))
+    if grid.ndim != 1 or curves.ndim != 2 or curves.shape[0] != grid.size or loglik.shape != grid.shape:
+        raise ValueError(f"curves must have shape ({grid.size}, N) and loglik ({grid.size},), "
+                         f"got {curves.shape} and {loglik.shape}")
+    ax.plot(grid, curves, color="0.8", lw=0.5)
+    if highlight is not None:
+        ax.plot(grid, curves[:, highlight], color=PALETTE[0], lw=2, label=highlight_label)
+    ax.plot(grid, loglik, color="k", lw=2.2, label=r"$l(\mu_1)$ = log of the sum")
+    ax.set_ylim(loglik.min() - 25, loglik.max() + 3)
+    ax.set_xlabel(r"$\mu_1$")
+    ax.set_ylabel("log-likelihood")
+    ax.set_title(rf"{curves.shape[1]} curves $\ln p(X, Z \mid \mu_1)$, one per assignment")
+    ax.legend(loc="lower left", fontsize=10)
+    return ax
+
+
+def fraction_inside(samples, mean, cov, n_std: float, *, half_axes=None) -> float:
+    """The fraction of samples inside the ellipse at ``n_std`` along the eigenvectors of ``cov``.
+
+    Parameters
+    ----------
+    samples : array of shape (n, 2)
+    mean : array of shape (2,)
+    cov : array of shape (2, 2), symmetric positive definite
+    n_std : float > 0
+    half_axes : array of shape (2,) or None, the ellipse's half-axes per unit ``n_std`` along the
+        eigenvectors in ``np.linalg.eigh`` order; default the standard deviations sqrt(eigenvalues)
+
+    Returns
+    -------
+    float in [0, 1]; for Gaussian samples and the default it is close to 1 - exp(-n_std**2 / 2)
+    """
+    samples, mean, cov = (np.asarray(a, dtype=float) for a in (samples, mean, cov))
+    if samples.ndim != 2 or samples.shape[1] != 2 or mean.shape != (2,) or cov.shape != (2, 2):
+        raise ValueError(f"samples must have shape (n, 2), mean (2,) and cov (2, 2), "
+                         f"got {samples.shape}, {mean.shape} and {cov.shape}")
+    vals, vecs = np.linalg.eigh(cov)
+    half = np.sqrt(np.maximum(vals, 0.0)) if half_axes is None else np.asarray(half_axes, dtype=float)
+    rotated = (samples - mean) @ vecs
+    return float(np.mean(np.sum((rotated / (n_std * half)) ** 2, axis=1) <= 1))
+
+
+def plot_ellipse_check(samples, cov, *, mean=(0.0, 0.0), n_std=(1, 2)):
+    """A covariance drawn as ellipses two ways: half-axes = standard deviations (correct) or variances (a bug).
+
+    Each panel prints the fraction of the samples inside each ellipse and, for a 2-D Gaussian, the
+    expected fraction 1 - exp(-s^2 / 2).
+
+    Parameters
+    ----------
+    samples : array of shape (n, 2), draws from N(mean, cov)
+    cov : array of shape (2, 2), symmetric positive definite
+    mean : array of shape (2,)
+    n_std : sequence of float, the sizes s of the ellipses (at most 8)
+
+    Returns
+    -------
+    matplotlib Figure with two Axes (correct, bug)
+    """
+    samples, cov, mean = (np.asarray(a, dtype=float) for a in (samples, cov, mean))
+    vals = np.linalg.eigh(cov)[0] if cov.shape == (2, 2) else None
+    if vals is None or vals.min() <= 0 or not np.allclose(cov, cov.T):
+        raise ValueError(f"cov must be a symmetric positive definite (2, 2) matrix, got shape {cov.shape}")
+    angle = ellipse_axes(cov)[2]
+    colors = (PALETTE[1], PALETTE[0]) + PALETTE[2:]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharex=True, sharey=True)
+    for ax, (name, half) in zip(axes, [("standard deviations (correct)", np.sqrt(vals)), ("variances (bug)", vals)]):
+        ax.scatter(samples[:, 0], samples[:, 1], s=3, color="0.6", linewidths=0)
+        lines = []
+        for j, s in enumerate(n_std):
+            inside = fraction_inside(samples, mean, cov, s, half_axes=half)
+            ax.add_patch(Ellipse(tuple(mean), 2 * s * half[1], 2 * s * half[0], angle=angle, fill=False,
+                                 edgecolor=colors[j % len(colors)], linestyle=component_linestyle(j),
+                                 linewidth=2))
+            lines.append(f"{s} sd: {inside:.0%} inside (expected {1 - np.exp(-s**2 / 2):.0%})")
+        ax.set_title(f"half-axes = {name}")
+        ax.text(0.02, 0.02, "\n".join(lines), transform=ax.transAxes, fontsize=11, va="bottom")
+        ax.set_aspect("equal")
+        ax.set_xlabel("$x_1$")
+    axes[0].set_ylabel("$x_2$")
+    reach = 2.2 * max(n_std) * np.sqrt(vals.max())
+    axes[0].set_xlim(mean[0] - reach, mean[0] + reach)
+    axes[0].set_ylim(mean[1] - reach * 2 / 3, mean[1] + reach * 2 / 3)
+    return fig
+
+
+def plot_fits_grid(X, fits, *, ncols=2, size=4.4, s=4):
+    """Fits of the same 2-D data side by side, titled by name, final log-likelihood and parameter count.
+
+    Parameters
+    ----------
+    X : array of shape (n, 2), the data
+    fits : dict mapping a name (e.g. the covariance kind) to an EMResult (``mixture``, ``loglik``)
+    ncols : int, panels per row
+    size : float, the width of a panel in inches
+    s : float, marker size of the points
+
+    Returns
+    -------
+    matplotlib Figure with ``len(fits)`` Axes
+    """
+    from ..selection import n_parameters
+
+    if not fits:
+        raise ValueError("fits must map at least one name to an EM result")
+    nrows = -(-len(fits) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 0.91), sharex=True, sharey=True,
+                             squeeze=False)
+    for ax, (name, res) in zip(axes.ravel(), fits.items()):
+        plot_mixture_2d(X, res.mixture, ax=ax, s=s)
+        ax.set_title(f"{name}:  l = {res.loglik[-1]:.1f},  {n_parameters(res.mixture)} parameters")
+    for ax in axes.ravel()[len(fits):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_fit_and_loglik(X, result, *, start=None, n_std=(1, 2, 3), labels=("$x_1$", "$x_2$"), s=8):
+    """A 2-D fit with its ellipses and start means (left) and the log-likelihood per sample along the run (right).
+
+    Parameters
+    ----------
+    X : array of shape (n, 2), the data
+    result : EMResult (``mixture``, ``loglik`` of shape (n_iter + 1,))
+    start : Mixture or None, the start; its means are drawn as black triangles
+    n_std : sequence of float, ellipse sizes in standard deviations
+    labels : (str, str), the axis labels of the data
+    s : float, marker size of the points
+
+    Returns
+    -------
+    matplotlib Figure with two Axes
+    """
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"X must have shape (n, 2), got {X.shape}")
+    fig, (ax, ax_l) = plt.subplots(1, 2, figsize=(10.5, 4))
+    plot_mixture_2d(X, result.mixture, ax=ax, n_std=n_std, s=s)
+    if start is not None:
+        ax.plot(*start.means.T, "k^", markersize=7, ls="none", label="start means")
+        ax.legend(loc="upper left", fontsize=10)
+    ax.set_xlabel(labels[0])
+    ax.set_ylabel(labels[1])
+    m = result.mixture.n_components
+    count = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")[m - 1] if m <= 9 else str(m)
+    ax.set_title(f"{count} {result.mixture.kind}-covariance component{'s' if m > 1 else ''}")
+    plot_loglik(result.loglik, ax=ax_l, per_sample=len(X))
+    ax_l.set_title("log-likelihood per sample along the run")
+    fig.tight_layout()
+    return fig
