@@ -454,3 +454,32 @@ def test_plot_weight_and_width_places_each_component_at_its_count_and_width():
     np.testing.assert_allclose(ax.collections[0].get_offsets(), [[25.0, 0.1], [75.0, 1.0]])
     assert ax.get_yscale() == "log" and ax.get_lines()[0].get_xdata()[0] == pytest.approx(2.0)
     plt.close(fig)
+
+
+def test_plot_spread_sweep_draws_the_curve_and_its_two_references():
+    from emlib.course.plotting import plot_spread_sweep
+
+    fig, ax = plt.subplots()
+    plot_spread_sweep(ax, [0.5, 1.0, 1.5], [3.0, 2.0, 0.0], sigma_c=1.4, reference=3.05)
+    curve, vline, hline = ax.get_lines()
+    np.testing.assert_allclose(curve.get_ydata(), [3.0, 2.0, 0.0])
+    assert vline.get_xdata()[0] == 1.4 and hline.get_ydata()[0] == 3.05
+    assert [t.get_text() for t in ax.get_legend().get_texts()][1] == "k-means"
+    with pytest.raises(ValueError, match="the same length"):
+        plot_spread_sweep(ax, [0.5, 1.0], [3.0])
+    plt.close(fig)
+
+
+def test_plot_partitions_colours_points_by_labels_or_by_a_mixture():
+    from emlib.course.plotting import plot_partitions
+
+    X = np.array([[0.0, 0.0], [0.2, 0.1], [4.0, 0.0], [4.1, 0.3]])
+    mix = Mixture([0.5, 0.5], [[0.0, 0.0], [4.0, 0.0]], np.stack([0.1 * np.eye(2)] * 2))
+    fig = plot_partitions(X, {"truth": np.array([0, 0, 1, 1]), "fit": mix, "one": np.zeros(4, int)}, ncols=2)
+    axes = fig.axes
+    assert [ax.get_title() for ax in axes[:3]] == ["truth", "fit", "one"] and not axes[3].get_visible()
+    assert len(axes[0].patches) == 0 and len(axes[1].patches) == 4       # ellipses only for the mixture
+    assert sum(c.get_offsets().shape[0] for c in axes[0].collections) == 4
+    with pytest.raises(ValueError, match="must be a Mixture or labels of shape"):
+        plot_partitions(X, {"bad": np.array([0.0, 1.0, 1.0, 0.0])})
+    plt.close(fig)

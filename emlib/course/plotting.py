@@ -1166,3 +1166,69 @@ def plot_weight_and_width(ax, mixtures, n, *, threshold=None):
     ax.set_ylabel("narrowest standard deviation")
     ax.legend(fontsize=10, loc="lower right")
     return ax
+
+
+def plot_spread_sweep(ax, sigmas, spreads, *, sigma_c=None, reference=None):
+    """The largest distance between EM's means against sigma, on the k-means-limit mixture.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    sigmas : array-like of shape (s,)
+    spreads : array-like of shape (s,), max_{j,k} ||mu_j - mu_k|| at the end of EM for each sigma
+    sigma_c : float or None, drawn as a dashed vertical line (sqrt of the largest eigenvalue of the data covariance)
+    reference : float or None, drawn as a dotted horizontal line (k-means' spread)
+
+    Returns
+    -------
+    ax
+    """
+    sigmas, spreads = np.asarray(sigmas, dtype=float), np.asarray(spreads, dtype=float)
+    if sigmas.shape != spreads.shape or sigmas.ndim != 1:
+        raise ValueError(f"sigmas and spreads must be 1-D of the same length, got shapes {sigmas.shape} and {spreads.shape}")
+    ax.plot(sigmas, spreads, marker="o", ms=3, color=PALETTE[0])
+    if sigma_c is not None:
+        ax.axvline(sigma_c, color="k", ls="--", lw=1, label=r"$\sqrt{\lambda_{\max}}$ of the data covariance")
+    if reference is not None:
+        ax.axhline(reference, color=PALETTE[1], ls=":", lw=1.5, label="k-means")
+    ax.set_xlabel(r"$\sigma$")
+    ax.set_ylabel("largest distance between EM means")
+    if sigma_c is not None or reference is not None:
+        ax.legend(fontsize=10)
+    return ax
+
+
+def plot_partitions(X, panels, *, ncols=None, size=(4.5, 4.0)):
+    """Several partitions of the same 2-D points side by side, with the same axes.
+
+    Parameters
+    ----------
+    X : array of shape (n, 2)
+    panels : dict {title: labels or Mixture}; labels of shape (n,) (ints in 0..m-1) colour the
+        points by label; a Mixture colours them by its responsibilities and draws its ellipses
+    ncols : int or None, panels per row (default: all in one row)
+    size : (float, float), the width and height of one panel in inches
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    X = np.asarray(X, dtype=float)
+    ncols = ncols or len(panels)
+    nrows = int(np.ceil(len(panels) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows), sharex=True, sharey=True,
+                             squeeze=False)
+    for ax, (title, what) in zip(axes.ravel(), panels.items()):
+        if isinstance(what, Mixture):
+            plot_mixture_2d(X, what, ax=ax, s=6, title=title)
+        else:
+            labels = np.asarray(what)
+            if labels.shape != (X.shape[0],) or labels.dtype.kind not in "iu" or labels.min() < 0:
+                raise ValueError(f"panel {title!r} must be a Mixture or labels of shape ({X.shape[0]},) "
+                                 f"(non-negative ints), got shape {labels.shape}")
+            plot_mixture_2d(X, resp=np.eye(labels.max() + 1)[labels], ax=ax, s=6, title=title)
+        ax.set_aspect("equal")
+    for ax in axes.ravel()[len(panels):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig
