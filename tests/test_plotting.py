@@ -470,3 +470,193 @@ def test_plot_fit_and_loglik_marks_the_start_and_draws_l_per_sample():
     with pytest.raises(ValueError, match=r"X must have shape \(n, 2\)"):
         plot_fit_and_loglik(np.zeros((5, 3)), run)
     plt.close(fig)
+
+
+# --- helpers for notebooks 07-10b (trim pass) ------------------------------------------------
+
+def test_plot_hardening_goes_from_no_preference_to_hard_assignments():
+    from emlib.course.plotting import plot_hardening
+
+    rng = np.random.default_rng(0)
+    means = np.array([[0.0, 0.0], [4.0, 0.0], [0.0, 4.0]])
+    X = means[rng.integers(0, 3, 90)] + 0.3 * rng.standard_normal((90, 2))
+    fig, ax = plt.subplots()
+    plot_hardening(ax, X, means, [1e-2, 1.0, 1e3])
+    max_resp, entropy = (line.get_ydata() for line in ax.get_lines()[:2])
+    assert max_resp[0] == pytest.approx(1.0) and entropy[0] == pytest.approx(0.0, abs=1e-12)
+    assert max_resp[-1] == pytest.approx(1 / 3, abs=1e-3) and entropy[-1] == pytest.approx(1.0, abs=1e-3)
+    assert np.all(np.diff(max_resp) < 0) and np.all(np.diff(entropy) > 0)
+    with pytest.raises(ValueError, match="sigmas must be"):
+        plot_hardening(ax, X, means, [1.0, 0.0])
+    with pytest.raises(ValueError, match="means must have shape"):
+        plot_hardening(ax, X, means[:1], [1.0])
+    plt.close(fig)
+
+
+def test_plot_means_on_labels_draws_estimated_and_true_means():
+    from emlib.course.plotting import plot_means_on_labels
+
+    X = np.array([[0.0, 0.0], [1.0, 0.0], [5.0, 5.0]])
+    fig, ax = plt.subplots()
+    plot_means_on_labels(ax, X, np.eye(2)[[0, 0, 1]], [[0.5, 0.0], [5.0, 5.0]], true_means=[[0, 0], [5, 5]],
+                         title="t")
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    np.testing.assert_allclose(lines["estimated means"].get_xydata(), [[0.5, 0.0], [5.0, 5.0]])
+    assert "true means" in lines and ax.get_title() == "t"
+    with pytest.raises(ValueError, match=r"means must have shape \(m, 2\)"):
+        plot_means_on_labels(ax, X, np.eye(2)[[0, 0, 1]], [0.5, 0.0])
+    plt.close(fig)
+
+
+def test_plot_iteration_costs_puts_the_race_on_a_time_axis_from_the_median():
+    from types import SimpleNamespace
+
+    from emlib.course.plotting import plot_iteration_costs
+
+    runs = {"a": SimpleNamespace(mean_loglik=np.array([-3.0, -2.5, -2.0])),
+            "b": SimpleNamespace(mean_loglik=np.array([-3.0, -2.9, -2.8]))}
+    times = {"a": np.array([0.001, 0.002, 0.003, 1.0]), "b": np.array([0.004, 0.004, 0.004])}
+    fig = plot_iteration_costs(times, runs, title="n = 3")
+    ax_box, ax_time = fig.axes
+    assert ax_box.get_title() == "n = 3"
+    curve_a = ax_time.get_lines()[0]
+    np.testing.assert_allclose(curve_a.get_xdata(), [0.0, 2.5, 5.0])      # t times the median, 2.5 ms
+    with pytest.raises(ValueError, match="the same labels"):
+        plot_iteration_costs({"a": times["a"]}, runs)
+    with pytest.raises(ValueError, match="non-negative seconds"):
+        plot_iteration_costs({"a": [], "b": times["b"]}, runs)
+    plt.close(fig)
+
+
+def test_plot_conditional_density_is_the_responsibility_weighted_sum_and_integrates_to_one():
+    from emlib.course.plotting import plot_conditional_density
+
+    x = np.linspace(-20, 20, 4001)
+    fig, ax = plt.subplots()
+    plot_conditional_density(ax, x, [0.7, 0.0, 0.3], [0.0, 5.0, 4.0], [1.0, 1.0, 4.0], imputed=1.2, label="p")
+    total = next(line for line in ax.get_lines() if line.get_label() == "p").get_ydata()
+    assert np.trapezoid(total, x) == pytest.approx(1.0, abs=1e-6)
+    assert total[2000] == pytest.approx(0.7 / np.sqrt(2 * np.pi) + 0.3 * np.exp(-2.0) / np.sqrt(8 * np.pi))
+    assert len(ax.collections) == 2                        # the component of responsibility 0 is not shaded
+    with pytest.raises(ValueError, match="variances must be positive"):
+        plot_conditional_density(ax, x, [1.0], [0.0], [0.0])
+    with pytest.raises(ValueError, match="the same shape"):
+        plot_conditional_density(ax, x, [1.0], [0.0, 1.0], [1.0])
+    plt.close(fig)
+
+
+def test_plot_fit_and_truth_draws_the_truth_dotted_and_only_complete_rows():
+    from emlib.course.plotting import plot_fit_and_truth
+
+    mix = Mixture([0.5, 0.5], [[0.0, 0.0], [4.0, 0.0]], np.stack([np.eye(2)] * 2))
+    X = np.array([[0.0, 0.0], [np.nan, 1.0], [4.0, 0.5]])
+    fig, ax = plt.subplots()
+    plot_fit_and_truth(ax, X, mix, mix)
+    assert ax.collections[0].get_offsets().shape == (2, 2)
+    styles = [p.get_linestyle() for p in ax.patches]
+    assert styles == ["solid", "solid", ":", ":"]
+    with pytest.raises(ValueError, match="the same number of components"):
+        plot_fit_and_truth(ax, X, mix, mix.subset([0]))
+    plt.close(fig)
+
+
+def test_plot_curve_panels_gives_a_panel_per_quantity_and_one_legend():
+    from emlib.course.plotting import plot_curve_panels
+
+    x = np.array([0.0, 20.0, 40.0])
+    means = np.arange(18, dtype=float).reshape(3, 2, 3) + 1
+    fig = plot_curve_panels(x, means, 0.1 * means, ["a", "b"], ["p", "q", "r"], xlabel="x", log_panels=(0,))
+    assert [ax.get_title() for ax in fig.axes] == ["p", "q", "r"]
+    assert fig.axes[0].get_yscale() == "log" and fig.axes[1].get_yscale() == "linear"
+    np.testing.assert_allclose(fig.axes[1].get_lines()[1].get_ydata(), means[:, 1, 1])
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["a", "b"]
+    with pytest.raises(ValueError, match="must have shape"):
+        plot_curve_panels(x, means[:, :, :2], 0.1 * means, ["a", "b"], ["p", "q", "r"])
+    plt.close(fig)
+
+
+def test_plot_trim_history_marks_every_trim():
+    from types import SimpleNamespace
+
+    from emlib.course.plotting import plot_trim_history
+
+    mixes = [Mixture(np.full(m, 1 / m), np.zeros((m, 2)), np.stack([np.eye(2)] * m)) for m in (3, 3, 2, 2, 1)]
+    result = SimpleNamespace(history=mixes, mean_loglik=np.array([-3.0, -2.0, -2.1, -1.5, -1.4]))
+    fig = plot_trim_history(result)
+    ax_m, ax_l = fig.axes
+    np.testing.assert_array_equal(ax_m.get_lines()[0].get_ydata(), [3, 3, 2, 2, 1])
+    trims = [line.get_xdata()[0] for line in ax_l.get_lines()[1:]]
+    assert trims == [2, 4]
+    with pytest.raises(ValueError, match="must carry its history"):
+        plot_trim_history(SimpleNamespace(history=None))
+    plt.close(fig)
+
+
+def test_plot_density_2d_has_a_colour_bar_and_needs_two_dimensions():
+    from emlib.course.plotting import plot_density_2d
+
+    fig, ax = plt.subplots()
+    plot_density_2d(ax, Mixture([1.0], [[0.0, 0.0]], [np.eye(2)]), 2.0, resolution=21)
+    assert len(fig.axes) == 2 and fig.axes[1].get_ylabel() == "density p(x)"
+    with pytest.raises(ValueError, match="mixture must be 2-D"):
+        plot_density_2d(ax, Mixture([1.0], [[0.0]], [[[1.0]]]), 2.0)
+    with pytest.raises(ValueError, match="lim must be positive"):
+        plot_density_2d(ax, Mixture([1.0], [[0.0, 0.0]], [np.eye(2)]), 0.0)
+    plt.close(fig)
+
+
+def test_narrowest_sd_and_plot_highlighted_point_at_the_thin_components():
+    from matplotlib.colors import to_hex
+
+    from emlib.course.plotting import PALETTE, narrowest_sd, plot_highlighted
+
+    mix = Mixture([0.5, 0.5], [[0.0, 0.0], [1.0, 0.0]], [[[4.0, 0.0], [0.0, 0.01]], np.eye(2)])
+    np.testing.assert_allclose(narrowest_sd(mix), [0.1, 1.0])
+    fig, ax = plt.subplots()
+    plot_highlighted(ax, np.zeros((3, 2)), mix, narrowest_sd(mix) < 0.5)
+    assert len(ax.patches) == 3                           # two outlines, one highlighted
+    assert to_hex(ax.patches[-1].get_edgecolor()).upper() == PALETTE[1].upper()
+    np.testing.assert_allclose(ax.patches[-1].center, [0.0, 0.0])
+    with pytest.raises(ValueError, match="boolean highlight must have shape"):
+        plot_highlighted(ax, np.zeros((3, 2)), mix, [True, False, True])
+    plt.close(fig)
+
+
+def test_plot_weight_and_width_places_each_component_at_its_count_and_width():
+    from emlib.course.plotting import plot_weight_and_width
+
+    mix = Mixture([0.25, 0.75], [[0.0, 0.0], [1.0, 0.0]], [[[4.0, 0.0], [0.0, 0.01]], np.eye(2)])
+    fig, ax = plt.subplots()
+    plot_weight_and_width(ax, {"m": mix}, 100, threshold=0.02)
+    np.testing.assert_allclose(ax.collections[0].get_offsets(), [[25.0, 0.1], [75.0, 1.0]])
+    assert ax.get_yscale() == "log" and ax.get_lines()[0].get_xdata()[0] == pytest.approx(2.0)
+    plt.close(fig)
+
+
+def test_plot_spread_sweep_draws_the_curve_and_its_two_references():
+    from emlib.course.plotting import plot_spread_sweep
+
+    fig, ax = plt.subplots()
+    plot_spread_sweep(ax, [0.5, 1.0, 1.5], [3.0, 2.0, 0.0], sigma_c=1.4, reference=3.05)
+    curve, vline, hline = ax.get_lines()
+    np.testing.assert_allclose(curve.get_ydata(), [3.0, 2.0, 0.0])
+    assert vline.get_xdata()[0] == 1.4 and hline.get_ydata()[0] == 3.05
+    assert [t.get_text() for t in ax.get_legend().get_texts()][1] == "k-means"
+    with pytest.raises(ValueError, match="the same length"):
+        plot_spread_sweep(ax, [0.5, 1.0], [3.0])
+    plt.close(fig)
+
+
+def test_plot_partitions_colours_points_by_labels_or_by_a_mixture():
+    from emlib.course.plotting import plot_partitions
+
+    X = np.array([[0.0, 0.0], [0.2, 0.1], [4.0, 0.0], [4.1, 0.3]])
+    mix = Mixture([0.5, 0.5], [[0.0, 0.0], [4.0, 0.0]], np.stack([0.1 * np.eye(2)] * 2))
+    fig = plot_partitions(X, {"truth": np.array([0, 0, 1, 1]), "fit": mix, "one": np.zeros(4, int)}, ncols=2)
+    axes = fig.axes
+    assert [ax.get_title() for ax in axes[:3]] == ["truth", "fit", "one"] and not axes[3].get_visible()
+    assert len(axes[0].patches) == 0 and len(axes[1].patches) == 4       # ellipses only for the mixture
+    assert sum(c.get_offsets().shape[0] for c in axes[0].collections) == 4
+    with pytest.raises(ValueError, match="must be a Mixture or labels of shape"):
+        plot_partitions(X, {"bad": np.array([0.0, 1.0, 1.0, 0.0])})
+    plt.close(fig)

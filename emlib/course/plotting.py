@@ -1192,3 +1192,424 @@ def plot_fit_and_loglik(X, result, *, start=None, n_std=(1, 2, 3), labels=("$x_1
     ax_l.set_title("log-likelihood per sample along the run")
     fig.tight_layout()
     return fig
+
+
+# --- helpers for notebooks 07-10b (trim pass) ------------------------------------------------
+
+def plot_hardening(ax, X, means, sigmas):
+    """How one E-step of the k-means-limit mixture hardens as sigma shrinks.
+
+    For every sigma, one E-step with equal weights 1/m and covariance sigma^2 I
+    at ``means``; drawn against sigma (log scale): the mean over the points of
+    max_k E[z_i^(k)] (1 = hard, 1/m = no preference) and of the entropy
+    -sum_k E[z_i^(k)] ln E[z_i^(k)] divided by ln m (0 = hard, 1 = uniform).
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    X : array of shape (n, d)
+    means : array of shape (m, d), m >= 2
+    sigmas : array-like of shape (s,), positive
+
+    Returns
+    -------
+    ax
+    """
+    from ..kmeans import kmeans_limit_mixture
+    from ..steps import e_step
+
+    means = np.asarray(means, dtype=float)
+    sigmas = np.asarray(sigmas, dtype=float)
+    if means.ndim != 2 or means.shape[0] < 2:
+        raise ValueError(f"means must have shape (m, d) with m >= 2, got shape {means.shape}")
+    if sigmas.ndim != 1 or sigmas.size == 0 or not np.all(np.isfinite(sigmas) & (sigmas > 0)):
+        raise ValueError("sigmas must be a non-empty 1-D array of positive numbers")
+    m = means.shape[0]
+    max_resp, entropy = [], []
+    for sigma in sigmas:
+        resp, _ = e_step(X, kmeans_limit_mixture(means, sigma))
+        max_resp.append(resp.max(axis=1).mean())
+        with np.errstate(divide="ignore", invalid="ignore"):
+            h = -np.sum(np.where(resp > 0, resp * np.log(resp), 0.0), axis=1) / np.log(m)
+        entropy.append(h.mean())
+    ax.semilogx(sigmas, max_resp, color=PALETTE[0], label=r"mean of $\max_k E[z_i^{(k)}]$")
+    ax.semilogx(sigmas, entropy, color=PALETTE[1], ls="--", label=r"mean entropy / $\ln m$")
+    ax.axhline(1 / m, color="0.6", ls=":", lw=1)
+    ax.set_xlabel(r"$\sigma$")
+    ax.set_ylim(-0.03, 1.03)
+    ax.legend(fontsize=10)
+    return ax
+
+
+def plot_means_on_labels(ax, X, resp, means, *, true_means=None, title=None):
+    """Points coloured by responsibilities (or 0/1 labels), the estimated means as black crosses.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    X : array of shape (n, 2)
+    resp : array of shape (n, m), E[z_i^(k)] or one-hot labels (``np.eye(m)[labels]``)
+    means : array of shape (m, 2), the estimated means
+    true_means : array of shape (m', 2) or None, drawn as yellow circles
+    title : str or None
+
+    Returns
+    -------
+    ax
+    """
+    means = np.asarray(means, dtype=float)
+    if means.ndim != 2 or means.shape[1] != 2:
+        raise ValueError(f"means must have shape (m, 2), got shape {means.shape}")
+    plot_mixture_2d(X, resp=resp, ax=ax, s=6, title=title)
+    ax.plot(*means.T, "kx", ms=10, mew=2, label="estimated means")
+    if true_means is not None:
+        ax.plot(*np.asarray(true_means, dtype=float).T, "o", color=PALETTE[7], mec="k", ms=9, label="true means")
+    ax.set_aspect("equal")
+    return ax
+
+
+def plot_iteration_costs(per_iteration, runs, *, best=None, floor=None, positions=None, title=None):
+    """The cost of one iteration (box plots) and a race redrawn against time.
+
+    Left: a box plot per method of its measured seconds per iteration (in ms,
+    outliers not drawn). Right: each run's l(theta^(t)) / n against t times the
+    method's *median* time per iteration (:func:`plot_runs`).
+
+    Parameters
+    ----------
+    per_iteration : dict {label: array of shape (k,)}, seconds per iteration, k >= 1
+    runs : dict {label: result} with the same labels, each with ``mean_loglik`` of shape (T + 1,)
+    best, floor, positions : as in :func:`plot_runs`
+    title : str or None, the title of the box plot
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    if list(per_iteration) != list(runs):
+        raise ValueError(f"per_iteration and runs must have the same labels, got {list(per_iteration)} and {list(runs)}")
+    times = {label: np.asarray(t, dtype=float).ravel() for label, t in per_iteration.items()}
+    for label, t in times.items():
+        if t.size == 0 or not np.all(np.isfinite(t) & (t >= 0)):
+            raise ValueError(f"per_iteration[{label!r}] must be a non-empty array of non-negative seconds")
+    fig, (ax_box, ax_time) = plt.subplots(1, 2, figsize=(11, 4.4), gridspec_kw={"width_ratios": [1, 2]})
+    ax_box.boxplot([1e3 * t for t in times.values()], showfliers=False, widths=0.5)
+    ax_box.set_xticks(np.arange(1, len(times) + 1), list(times))
+    ax_box.set_ylabel("time per iteration (ms)")
+    ax_box.set_ylim(bottom=0)
+    if title:
+        ax_box.set_title(title)
+    plot_runs(ax_time, runs, best=best, floor=floor, positions=positions,
+              seconds_per_iteration={label: float(np.median(t)) for label, t in times.items()})
+    ax_time.set_xscale("symlog", linthresh=1)
+    ax_time.set_xlabel("iterations x median time per iteration (ms)")
+    ax_time.legend(fontsize=10, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_conditional_density(ax, x, resp, means, variances, *, imputed=None, label="conditional density"):
+    """A 1-D conditional density as a mixture: its weighted components shaded, the total in black.
+
+    The density of a missing feature given the observed ones is
+    sum_k E[z^(k)] N(x | x_hat_k, C_k); components with responsibility
+    below 0.001 are not shaded.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    x : array of shape (g,), where to draw
+    resp : array of shape (m,), the responsibilities (summing to 1)
+    means : array of shape (m,), each component's conditional mean x_hat_k
+    variances : array of shape (m,), each component's conditional variance C_k > 0
+    imputed : float or None, drawn as a dashed vertical line (the conditional mean)
+    label : str, the legend entry of the total
+
+    Returns
+    -------
+    ax
+    """
+    x = np.asarray(x, dtype=float)
+    resp, means, variances = (np.asarray(a, dtype=float).ravel() for a in (resp, means, variances))
+    if not resp.shape == means.shape == variances.shape:
+        raise ValueError(f"resp, means and variances must have the same shape (m,), got {resp.shape}, "
+                         f"{means.shape}, {variances.shape}")
+    if not np.all(variances > 0):
+        raise ValueError("variances must be positive")
+    colors = component_colors(resp.size)
+    hatches = ("", "//", "..", "\\\\", "xx", "oo")
+    total = np.zeros_like(x)
+    for k in range(resp.size):
+        part = resp[k] * np.exp(-0.5 * (x - means[k]) ** 2 / variances[k]) / np.sqrt(2 * np.pi * variances[k])
+        total += part
+        if resp[k] > 1e-3:
+            ax.fill_between(x, part, color=colors[k], alpha=0.35, hatch=hatches[k % len(hatches)],
+                            label=f"component {k + 1} (responsibility {resp[k]:.2f})")
+    ax.plot(x, total, color="k", lw=1.5, label=label)
+    if imputed is not None:
+        ax.axvline(imputed, color="k", ls="--", lw=1.5, label="imputed value (conditional mean)")
+    ax.set_ylabel("density")
+    ax.legend(fontsize=10, loc="upper right")
+    return ax
+
+
+def plot_fit_and_truth(ax, X, fitted, truth, *, n_std=2, dims=(0, 1)):
+    """The complete rows of X (grey), a fitted mixture's ellipses (solid) and the true ones (dotted).
+
+    Component k of ``fitted`` should already be matched to component k of
+    ``truth`` (:func:`emlib.scoring.match_components`): they share a colour.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    X : array of shape (n, d), NaN where an entry is missing
+    fitted, truth : Mixture with the same number of components, dimension d
+    n_std : float, the ellipses' size in standard deviations
+    dims : (int, int), the two features drawn
+
+    Returns
+    -------
+    ax
+    """
+    X = np.asarray(X, dtype=float)
+    if fitted.n_components != truth.n_components:
+        raise ValueError(f"fitted and truth must have the same number of components, got "
+                         f"{fitted.n_components} and {truth.n_components}")
+    complete = ~np.isnan(X).any(axis=1)
+    i, j = dims
+    ax.scatter(X[complete, i], X[complete, j], s=5, color="0.65", label="complete rows")
+    plot_ellipses(ax, fitted, n_std=(n_std,), dims=dims)
+    before = len(ax.patches)
+    plot_ellipses(ax, truth, n_std=(n_std,), dims=dims, label_means=False, alpha_by_weight=False)
+    for patch in ax.patches[before:]:
+        patch.set_linestyle(":")
+    ax.set_xlabel(f"feature {i + 1}")
+    ax.set_ylabel(f"feature {j + 1}")
+    return ax
+
+
+def plot_curve_panels(x, means, spreads, labels, titles, *, xlabel=None, ylabel=None, log_panels=()):
+    """A row of panels, one per quantity, each with a curve and a band per method (:func:`plot_curves_with_spread`).
+
+    Parameters
+    ----------
+    x : array of shape (p,)
+    means, spreads : arrays of shape (p, L, P): at each x, for each of L methods, P quantities
+    labels : L method names (one legend below the panels)
+    titles : P panel titles
+    xlabel, ylabel : str or None (ylabel on the first panel)
+    log_panels : indices of the panels with a logarithmic y-axis
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    x = np.asarray(x, dtype=float)
+    means, spreads = np.asarray(means, dtype=float), np.asarray(spreads, dtype=float)
+    if means.shape != spreads.shape or means.shape != (x.size, len(labels), len(titles)):
+        raise ValueError(f"means and spreads must have shape (len(x), len(labels), len(titles)) = "
+                         f"{(x.size, len(labels), len(titles))}, got {means.shape} and {spreads.shape}")
+    fig, axes = plt.subplots(1, len(titles), figsize=(4.35 * len(titles), 4.2), squeeze=False)
+    for p, ax in enumerate(axes[0]):
+        plot_curves_with_spread(ax, x, {name: means[:, k, p] for k, name in enumerate(labels)},
+                                spread={name: spreads[:, k, p] for k, name in enumerate(labels)})
+        ax.set_title(titles[p])
+        if xlabel:
+            ax.set_xlabel(xlabel)
+        if p in log_panels:
+            ax.set_yscale("log")
+    if ylabel:
+        axes[0, 0].set_ylabel(ylabel)
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="lower center", ncol=len(labels), fontsize=11,
+               frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig
+
+
+def plot_trim_history(result, *, linthresh=20):
+    """A trimmed EM run: components left after each M-step (left), l / n with each trim marked (right).
+
+    Parameters
+    ----------
+    result : EMResult with its ``history`` (T + 1 mixtures) and ``mean_loglik`` of shape (T + 1,)
+    linthresh : float, the x-axes are linear up to this iteration, logarithmic after
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    if not getattr(result, "history", None):
+        raise ValueError("result must carry its history: run emlib.em(..., keep_history=True)")
+    counts = np.array([mix.n_components for mix in result.history])
+    fig, (ax_m, ax_l) = plt.subplots(1, 2, figsize=(11, 4))
+    ax_m.step(np.arange(counts.size), counts, where="post", color="k")
+    ax_m.set_ylabel("components m")
+    ax_m.set_title("components left after each M-step")
+    ax_m.set_ylim(0, counts.max() + 2)
+    plot_loglik(result.mean_loglik, ax=ax_l, label="with trimming")
+    ax_l.set_ylabel("log-likelihood per sample")
+    for t in np.flatnonzero(np.diff(counts)) + 1:
+        ax_l.axvline(t, color=PALETTE[1], lw=0.8, alpha=0.6)
+    ax_l.set_title("log-likelihood (vermillion lines: a trim)")
+    for ax in (ax_m, ax_l):
+        ax.set_xscale("symlog", linthresh=linthresh)
+        ax.set_xlim(0, counts.size)
+        ax.set_xlabel(f"iteration t (log scale after {linthresh:g})")
+    fig.tight_layout()
+    return fig
+
+
+def plot_density_2d(ax, mixture, lim, *, resolution=161, cmap="Greys"):
+    """A 2-D mixture density p(x) as filled contours on [-lim, lim]^2, with a colour bar.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    mixture : Mixture of dimension 2
+    lim : float > 0, half the side of the square drawn
+    resolution : int, grid points per side
+
+    Returns
+    -------
+    ax
+    """
+    if mixture.n_features != 2:
+        raise ValueError(f"mixture must be 2-D, got dimension {mixture.n_features}")
+    if not lim > 0:
+        raise ValueError(f"lim must be positive, got {lim}")
+    grid = np.linspace(-lim, lim, resolution)
+    G = np.stack(np.meshgrid(grid, grid), axis=-1).reshape(-1, 2)
+    shade = ax.contourf(grid, grid, mixture.pdf(G).reshape(grid.size, grid.size), levels=20, cmap=cmap)
+    ax.figure.colorbar(shade, ax=ax, label="density p(x)")
+    ax.set_aspect("equal")
+    return ax
+
+
+def narrowest_sd(mixture) -> np.ndarray:
+    """Each component's narrowest standard deviation, sqrt of the smallest eigenvalue of Sigma_k, shape (m,)."""
+    return np.sqrt(np.linalg.eigvalsh(mixture.covariances)[:, 0])
+
+
+def plot_highlighted(ax, X, mixture, highlight, *, color=PALETTE[1], n_std=(1,), linewidth=3.0):
+    """Many components as outlines (:func:`plot_outlines`), the ones in ``highlight`` thick and coloured.
+
+    For pointing at a few components of many, e.g. the needle-thin ones on a ring.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    X : array of shape (n, 2)
+    mixture : Mixture with 2-D components
+    highlight : array of component indices, or a boolean array of shape (m,)
+    color : the highlighted components' colour
+
+    Returns
+    -------
+    ax
+    """
+    highlight = np.asarray(highlight)
+    if highlight.dtype == bool:
+        if highlight.shape != (mixture.n_components,):
+            raise ValueError(f"a boolean highlight must have shape ({mixture.n_components},), got {highlight.shape}")
+        highlight = np.flatnonzero(highlight)
+    plot_outlines(ax, X, mixture)
+    if highlight.size:
+        part = Mixture(np.full(highlight.size, 1.0 / highlight.size), mixture.means[highlight],
+                       mixture.covariances[highlight])
+        plot_ellipses(ax, part, n_std=n_std, colors=[color] * highlight.size, label_means=False,
+                      linewidth=linewidth, alpha_by_weight=False)
+    return ax
+
+
+def plot_weight_and_width(ax, mixtures, n, *, threshold=None):
+    """Each component as a marker: points it owns, n rho_k, against its narrowest standard deviation.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    mixtures : dict {label: Mixture}, a colour and marker each (blue circles, vermillion squares, ...)
+    n : int, the number of training points
+    threshold : float or None, a trimming threshold on rho_k, drawn at n * threshold
+
+    Returns
+    -------
+    ax
+    """
+    for k, (label, mix) in enumerate(mixtures.items()):
+        ax.scatter(n * mix.weights, narrowest_sd(mix), color=PALETTE[k % len(PALETTE)], marker=component_marker(k),
+                   s=32, alpha=0.8, label=label)
+    if threshold is not None:
+        ax.axvline(n * threshold, color="0.4", ls="--", lw=1)
+        ax.text(n * threshold, 0.03, "  trimming\n  threshold", fontsize=11, va="bottom",
+                transform=ax.get_xaxis_transform())
+    ax.set_yscale("log")
+    ax.set_xlabel(r"points owned, $n\rho_k$")
+    ax.set_ylabel("narrowest standard deviation")
+    ax.legend(fontsize=10, loc="lower right")
+    return ax
+
+
+def plot_spread_sweep(ax, sigmas, spreads, *, sigma_c=None, reference=None):
+    """The largest distance between EM's means against sigma, on the k-means-limit mixture.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    sigmas : array-like of shape (s,)
+    spreads : array-like of shape (s,), max_{j,k} ||mu_j - mu_k|| at the end of EM for each sigma
+    sigma_c : float or None, drawn as a dashed vertical line (sqrt of the largest eigenvalue of the data covariance)
+    reference : float or None, drawn as a dotted horizontal line (k-means' spread)
+
+    Returns
+    -------
+    ax
+    """
+    sigmas, spreads = np.asarray(sigmas, dtype=float), np.asarray(spreads, dtype=float)
+    if sigmas.shape != spreads.shape or sigmas.ndim != 1:
+        raise ValueError(f"sigmas and spreads must be 1-D of the same length, got shapes {sigmas.shape} and {spreads.shape}")
+    ax.plot(sigmas, spreads, marker="o", ms=3, color=PALETTE[0])
+    if sigma_c is not None:
+        ax.axvline(sigma_c, color="k", ls="--", lw=1, label=r"$\sqrt{\lambda_{\max}}$ of the data covariance")
+    if reference is not None:
+        ax.axhline(reference, color=PALETTE[1], ls=":", lw=1.5, label="k-means")
+    ax.set_xlabel(r"$\sigma$")
+    ax.set_ylabel("largest distance between EM means")
+    if sigma_c is not None or reference is not None:
+        ax.legend(fontsize=10)
+    return ax
+
+
+def plot_partitions(X, panels, *, ncols=None, size=(4.5, 4.0)):
+    """Several partitions of the same 2-D points side by side, with the same axes.
+
+    Parameters
+    ----------
+    X : array of shape (n, 2)
+    panels : dict {title: labels or Mixture}; labels of shape (n,) (ints in 0..m-1) colour the
+        points by label; a Mixture colours them by its responsibilities and draws its ellipses
+    ncols : int or None, panels per row (default: all in one row)
+    size : (float, float), the width and height of one panel in inches
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    X = np.asarray(X, dtype=float)
+    ncols = ncols or len(panels)
+    nrows = int(np.ceil(len(panels) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows), sharex=True, sharey=True,
+                             squeeze=False)
+    for ax, (title, what) in zip(axes.ravel(), panels.items()):
+        if isinstance(what, Mixture):
+            plot_mixture_2d(X, what, ax=ax, s=6, title=title)
+        else:
+            labels = np.asarray(what)
+            if labels.shape != (X.shape[0],) or labels.dtype.kind not in "iu" or labels.min() < 0:
+                raise ValueError(f"panel {title!r} must be a Mixture or labels of shape ({X.shape[0]},) "
+                                 f"(non-negative ints), got shape {labels.shape}")
+            plot_mixture_2d(X, resp=np.eye(labels.max() + 1)[labels], ax=ax, s=6, title=title)
+        ax.set_aspect("equal")
+    for ax in axes.ravel()[len(panels):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig
