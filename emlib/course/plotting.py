@@ -811,3 +811,195 @@ def plot_volume_rows(volumes, titles, centre, *, n_labels: int = 3, names=None, 
         fig.legend(handles=[Patch(color=PALETTE[k], label=str(n)) for k, n in enumerate(names)],
                    loc="lower center", ncol=n_labels, frameon=False, bbox_to_anchor=(0.5, -0.06))
     return fig
+
+
+# --- helpers for notebooks 11-16 (trim pass)
+
+
+def plot_against_m(ax, ms, curves, *, best="min", ylabel=None, title=None, xlabel="number of components m"):
+    """Curves against the number of components m (a criterion, a log-likelihood), the chosen m circled.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    ms : array-like of shape (p,), the numbers of components
+    curves : dict {label: array-like of shape (p,)}; each curve gets a colour, marker and line style
+        (as in :func:`plot_curves_with_spread`); a legend is drawn when there are two or more
+    best : "min", "max" or None, or a dict {label: "min" | "max" | None}: which value of each curve
+        is circled (None, or a label missing from the dict: none)
+    ylabel, title, xlabel : str or None
+
+    Returns
+    -------
+    ax
+    """
+    ms = np.asarray(ms, dtype=float)
+    plot_curves_with_spread(ax, ms, curves)
+    for label, y in curves.items():
+        rule = best.get(label) if isinstance(best, dict) else best
+        if rule is None:
+            continue
+        if rule not in ("min", "max"):
+            raise ValueError(f"best must be 'min', 'max' or None for every curve, got {rule!r} for {label!r}")
+        y = np.asarray(y, dtype=float)
+        k = int(np.argmin(y) if rule == "min" else np.argmax(y))
+        ax.plot(ms[k], y[k], "o", ms=14, mfc="none", mec="k")
+    ax.set_xlabel(xlabel)
+    if ylabel is not None:
+        ax.set_ylabel(ylabel)
+    if title is not None:
+        ax.set_title(title)
+    if len(curves) > 1:
+        ax.legend()
+    return ax
+
+
+def plot_restart_values(ax, finals, *, gap=False, jitter=0.12, seed=0):
+    """The final values of several EM restarts for each m: a column of dots per m, the best circled.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    finals : dict {m: array-like of shape (r,)}, e.g. the final log-likelihood per sample of r >= 1 restarts
+    gap : bool; if True, draw each value minus the best of its column (the best run sits at 0)
+    jitter : float, the dots of a column are spread at random over m +- jitter (so that equal values show)
+    seed : int, the seed of that spread
+
+    Returns
+    -------
+    ax
+    """
+    rng = np.random.default_rng(seed)
+    for m, values in finals.items():
+        v = np.asarray(values, dtype=float)
+        if v.ndim != 1 or v.size == 0:
+            raise ValueError(f"finals[{m!r}] must be a non-empty 1-D array of final values, got shape {v.shape}")
+        y = v - v.max() if gap else v
+        ax.scatter(m + rng.uniform(-jitter, jitter, v.size), y, s=22, color=PALETTE[0], alpha=0.7)
+        ax.plot(m, y.max(), "o", ms=11, mfc="none", mec="k")
+    ax.set_xticks(list(finals))
+    ax.set_xlabel("number of components m")
+    return ax
+
+
+def outline_segments(image, labels, color=(1.0, 1.0, 0.0)):
+    """A copy of an RGB image with the borders between segments painted in one colour.
+
+    A pixel is on a border when its right or lower neighbour has another label, so every border
+    is one pixel wide.
+
+    Parameters
+    ----------
+    image : array of shape (h, w, 3), RGB in [0, 1]
+    labels : int array of shape (h, w), a segment number per pixel
+    color : three floats in [0, 1]
+
+    Returns
+    -------
+    array of shape (h, w, 3)
+    """
+    image = np.asarray(image, dtype=float)
+    labels = np.asarray(labels)
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"image must be an RGB array of shape (h, w, 3), got shape {image.shape}")
+    if labels.shape != image.shape[:2]:
+        raise ValueError(f"labels must have the image's shape {image.shape[:2]}, got {labels.shape}")
+    border = np.zeros(labels.shape, dtype=bool)
+    border[:-1] |= labels[:-1] != labels[1:]
+    border[:, :-1] |= labels[:, :-1] != labels[:, 1:]
+    out = image.copy()
+    out[border] = color
+    return out
+
+
+def plot_stacked_histogram(ax, values, heights, names):
+    """A histogram of discrete values stacked by true class, with the total as a black line.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    values : array-like of shape (u,) or (u, 1), the distinct values, increasing
+    heights : array-like of shape (u, c): the height of class j at value v (a count, or a density)
+    names : sequence of c str, the classes (a colour each, in the legend)
+
+    Returns
+    -------
+    ax
+    """
+    values = np.asarray(values, dtype=float).reshape(-1)
+    heights = np.asarray(heights, dtype=float)
+    if heights.ndim != 2 or heights.shape != (values.size, len(names)):
+        raise ValueError(f"heights must have shape (len(values), len(names)) = ({values.size}, {len(names)}), "
+                         f"got {heights.shape}")
+    ax.stackplot(values, heights.T, colors=PALETTE[:len(names)], labels=list(names), alpha=0.85)
+    ax.plot(values, heights.sum(axis=1), color="k", lw=1, label="all")
+    ax.legend(frameon=False)
+    return ax
+
+
+def plot_weighted_components(ax, mixture: Mixture, x, *, histogram=None, names=None):
+    """The weighted components rho_k N(x | mu_k, sigma_k^2) of a 1-D mixture, and where the MAP label changes.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    mixture : Mixture with d = 1 and m components
+    x : array-like of shape (g,), the grid the curves are drawn on (increasing)
+    histogram : pair (values of shape (u,), heights of shape (u,)) or None: drawn as grey steps behind
+    names : sequence of m str or None (default "component 1", ...)
+
+    Returns
+    -------
+    ax ; the MAP boundaries on the grid are dotted vertical lines
+    """
+    if mixture.n_features != 1:
+        raise ValueError(f"mixture must be 1-D, got d = {mixture.n_features}")
+    m = mixture.n_components
+    names = [f"component {k + 1}" for k in range(m)] if names is None else list(names)
+    if len(names) != m:
+        raise ValueError(f"names must give one name per component ({m}), got {len(names)}")
+    x = np.asarray(x, dtype=float).reshape(-1)
+    if histogram is not None:
+        ax.fill_between(np.ravel(histogram[0]), np.ravel(histogram[1]), step="mid", color="0.85", label="histogram")
+    weighted = np.exp(mixture.weighted_logpdf(x[:, None]))
+    for k in range(m):
+        ax.plot(x, weighted[:, k], color=PALETTE[k % len(PALETTE)], ls=component_linestyle(k), label=names[k])
+    labels = mixture.classify(x[:, None])
+    for b in x[1:][np.diff(labels) != 0]:
+        ax.axvline(b, color="0.3", lw=1, ls=":")
+    return ax
+
+
+def plot_two_scales(ax, x, left, right, *, left_label, right_label, xlabel=None, logx=False):
+    """Two curves over the same x, each on its own y axis (left and right), with one legend above.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes (the left axis)
+    x : array-like of shape (p,)
+    left, right : array-like of shape (p,), drawn solid in blue (left axis) and dashed in vermillion (right axis)
+    left_label, right_label : str, each axis's label (the legend adds "(left)" and "(right)")
+    xlabel : str or None
+    logx : bool, a logarithmic x axis
+
+    Returns
+    -------
+    (ax, ax_right)
+    """
+    x = np.asarray(x, dtype=float)
+    for name, y in (("left", left), ("right", right)):
+        if np.shape(y) != x.shape:
+            raise ValueError(f"{name} must have the shape of x, {x.shape}; got {np.shape(y)}")
+    ax_right = ax.twinx()
+    ax.plot(x, left, color=PALETTE[0], label=f"{left_label} (left)")
+    ax_right.plot(x, right, color=PALETTE[1], ls="--", label=f"{right_label} (right)")
+    if logx:
+        ax.set_xscale("log")
+    ax.set_ylabel(left_label)
+    ax_right.set_ylabel(right_label)
+    ax_right.spines["right"].set_visible(True)
+    if xlabel is not None:
+        ax.set_xlabel(xlabel)
+    ax.legend(handles=ax.get_lines() + ax_right.get_lines(), loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2,
+              frameon=False)
+    return ax, ax_right

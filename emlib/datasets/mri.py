@@ -147,3 +147,25 @@ def load_mni152(resolution: int = 2) -> MNI152:
     if resolution not in SHAPES:
         raise ValueError(f"resolution must be 1 or 2 (mm), got {resolution}")
     return _load(resolution)
+
+
+def template_files() -> list[str]:
+    """The names of the MNI152 files that nilearn ships inside its package (``mni_icbm152_*``).
+
+    These are all the template data that exist offline: a T1 image and the grey- and white-matter
+    probability maps. nilearn's brain mask is not a file: ``load_mni152_brain_mask`` thresholds the
+    T1 image (at 0.2); the CSF map, the head around the brain and any other tissue are not shipped.
+
+    Returns
+    -------
+    list of str, sorted
+
+    Raises
+    ------
+    ImportError
+        when nilearn is not installed.
+    """
+    from pathlib import Path
+
+    folder = Path(_nilearn_datasets().__file__).parent / "data"
+    return sorted(p.name for p in folder.glob("mni_icbm152_*"))
