@@ -397,3 +397,21 @@ def test_plot_two_scales_puts_each_curve_on_its_own_axis_with_one_legend():
     with pytest.raises(ValueError, match="right must have the shape of x"):
         plot_two_scales(ax, [1, 2, 3], [0.1, 0.2, 0.3], [5.0, 4.0], left_label="l", right_label="D")
     plt.close(fig)
+
+
+def test_plot_map_rows_draws_a_row_per_map_with_its_colour_range_and_bar():
+    from emlib.course.plotting import plot_map_rows
+
+    a, b = np.zeros((4, 5)), np.ones((4, 5))
+    fig = plot_map_rows([[a, b], [b, a]], row_labels=["image", "c"], col_titles=["x", "y"], cmaps=("gray", "magma"),
+                        limits=((0, 1), (0, 0.25)), colorbar_labels=(None, "c"))
+    axes = fig.axes[:4]
+    assert [ax.get_title() for ax in axes[:2]] == ["x", "y"] and axes[2].get_ylabel() == "c"
+    assert axes[3].get_images()[0].get_clim() == (0, 0.25) and axes[3].get_images()[0].get_cmap().name == "magma"
+    assert len(fig.axes) == 5 and fig.axes[4].get_ylabel() == "c"          # one colour bar, for the second row
+    assert all(len(ax.get_xticks()) == 0 for ax in axes)
+    with pytest.raises(ValueError, match=r"cmaps must give one entry per row \(2\)"):
+        plot_map_rows([[a, b], [b, a]], row_labels=["i", "c"], cmaps=("gray",))
+    with pytest.raises(ValueError, match="rows must be a non-empty list of rows of equal length"):
+        plot_map_rows([[a, b], [a]], row_labels=["i", "c"])
+    plt.close(fig)

@@ -1003,3 +1003,49 @@ def plot_two_scales(ax, x, left, right, *, left_label, right_label, xlabel=None,
     ax.legend(handles=ax.get_lines() + ax_right.get_lines(), loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2,
               frameon=False)
     return ax, ax_right
+
+
+def plot_map_rows(rows, *, row_labels, col_titles=None, cmaps="viridis", limits=None, colorbar_labels=None,
+                  figsize=None):
+    """A grid of images: one row per kind of map (an image, a feature), one column per subject.
+
+    Parameters
+    ----------
+    rows : sequence of r sequences of c arrays of shape (h, w), the maps (row j, column i)
+    row_labels : sequence of r str, each row's y label ("" for none)
+    col_titles : sequence of c str or None, the column titles above the first row
+    cmaps : a colormap (name), or a sequence of r of them, one per row
+    limits : None, or a sequence of r pairs (vmin, vmax), one colour range per row (None: each map's own range)
+    colorbar_labels : None, or a sequence of r str or None: a row whose label is a str gets one colour bar
+        (shared by its maps) with that label
+    figsize : pair of floats or None (default: 2.9 inches per column, 2.5 per row)
+
+    Returns
+    -------
+    Figure with r x c axes, without ticks
+    """
+    rows = [list(row) for row in rows]
+    r, c = len(rows), len(rows[0]) if rows else 0
+    if r == 0 or c == 0 or any(len(row) != c for row in rows):
+        raise ValueError(f"rows must be a non-empty list of rows of equal length, got lengths {[len(x) for x in rows]}")
+    cmaps = [cmaps] * r if isinstance(cmaps, str) or cmaps is None else list(cmaps)
+    limits = [None] * r if limits is None else list(limits)
+    colorbar_labels = [None] * r if colorbar_labels is None else list(colorbar_labels)
+    for name, given in (("row_labels", row_labels), ("cmaps", cmaps), ("limits", limits),
+                        ("colorbar_labels", colorbar_labels)):
+        if len(given) != r:
+            raise ValueError(f"{name} must give one entry per row ({r}), got {len(given)}")
+    if col_titles is not None and len(col_titles) != c:
+        raise ValueError(f"col_titles must give one title per column ({c}), got {len(col_titles)}")
+    fig, axes = plt.subplots(r, c, figsize=figsize or (2.9 * c, 2.5 * r), squeeze=False)
+    for j, row in enumerate(rows):
+        vmin, vmax = limits[j] if limits[j] is not None else (None, None)
+        for i, image in enumerate(row):
+            shown = axes[j, i].imshow(image, cmap=cmaps[j], vmin=vmin, vmax=vmax)
+        axes[j, 0].set_ylabel(row_labels[j])
+        if colorbar_labels[j] is not None:
+            fig.colorbar(shown, ax=axes[j, :], shrink=0.9, label=colorbar_labels[j])
+    for i, title in enumerate(col_titles or []):
+        axes[0, i].set_title(title)
+    plt.setp(axes, xticks=[], yticks=[])
+    return fig
