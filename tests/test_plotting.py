@@ -415,3 +415,18 @@ def test_plot_map_rows_draws_a_row_per_map_with_its_colour_range_and_bar():
     with pytest.raises(ValueError, match="rows must be a non-empty list of rows of equal length"):
         plot_map_rows([[a, b], [a]], row_labels=["i", "c"])
     plt.close(fig)
+
+
+def test_plot_density_map_shades_the_mixture_density_with_a_colour_bar():
+    from emlib.course.plotting import plot_density_map
+
+    mixture = Mixture([1.0], [[0.5, 0.5]], [np.eye(2) * 0.01])
+    fig, ax = plt.subplots()
+    shown = plot_density_map(ax, mixture, (0.0, 1.0), resolution=51)
+    np.testing.assert_allclose(shown.levels.max(), 1 / (2 * np.pi * 0.01), rtol=0.2)   # the peak density, 15.9
+    assert len(fig.axes) == 2 and fig.axes[1].get_ylabel() == "p(x)"
+    with pytest.raises(ValueError, match="limits must be a pair"):
+        plot_density_map(ax, mixture, (1.0, 0.0))
+    with pytest.raises(ValueError, match="mixture must be 2-D"):
+        plot_density_map(ax, Mixture.univariate([1.0], [0.0], [1.0]), (0.0, 1.0))
+    plt.close(fig)

@@ -1049,3 +1049,31 @@ def plot_map_rows(rows, *, row_labels, col_titles=None, cmaps="viridis", limits=
         axes[0, i].set_title(title)
     plt.setp(axes, xticks=[], yticks=[])
     return fig
+
+
+def plot_density_map(ax, mixture: Mixture, limits, *, resolution: int = 200, levels: int = 10):
+    """Filled contours (grey, darker = denser) of a 2-D mixture's density p(x) over a square, with a colour bar.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    mixture : Mixture with d = 2
+    limits : pair (lo, hi), the square [lo, hi] x [lo, hi] that is drawn
+    resolution : int, grid points per side
+    levels : int, the number of contour levels
+
+    Returns
+    -------
+    the ContourSet
+    """
+    if mixture.n_features != 2:
+        raise ValueError(f"mixture must be 2-D, got d = {mixture.n_features}")
+    lo, hi = (float(v) for v in limits)
+    if not lo < hi:
+        raise ValueError(f"limits must be a pair (lo, hi) with lo < hi, got {tuple(limits)}")
+    g = np.linspace(lo, hi, resolution)
+    G0, G1 = np.meshgrid(g, g)
+    density = mixture.pdf(np.column_stack([G0.ravel(), G1.ravel()])).reshape(G0.shape)
+    shown = ax.contourf(G0, G1, density, levels=levels, cmap="Greys")
+    ax.figure.colorbar(shown, ax=ax, shrink=0.8, label="p(x)")
+    return shown
