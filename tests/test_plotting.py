@@ -430,3 +430,24 @@ def test_plot_density_map_shades_the_mixture_density_with_a_colour_bar():
     with pytest.raises(ValueError, match="mixture must be 2-D"):
         plot_density_map(ax, Mixture.univariate([1.0], [0.0], [1.0]), (0.0, 1.0))
     plt.close(fig)
+
+
+def test_component_table_lists_weight_mean_and_sd_of_each_mixture_side_by_side():
+    from emlib.course.plotting import component_table
+
+    a = Mixture.univariate([0.25, 0.75], [0.1, 0.9], [0.04, 0.01])
+    b = Mixture.univariate([0.5, 0.5], [0.2, 0.8], [0.09, 0.16])
+    table = component_table({"EM": a, "known": b}, ["dark", "bright"]).splitlines()
+    assert len(table) == 3 and "EM: rho" in table[0] and "known: rho" in table[0]
+    assert table[1].split() == ["dark", "0.250", "0.100", "0.200", "|", "0.500", "0.200", "0.300"]
+    assert table[2].split()[1:4] == ["0.750", "0.900", "0.100"]
+    assert len({len(line) for line in table}) == 1 and table[1].index("|") == table[0].index("|")   # aligned
+    with pytest.raises(ValueError, match="same number of components"):
+        component_table({"a": a, "c": Mixture.univariate([1.0], [0.0], [1.0])})
+    with pytest.raises(ValueError, match="names must give one name per component"):
+        component_table({"a": a}, ["x"])
+    more = component_table({"EM": a}, extra={"CSF": ["10%", "0%"], "->": ["CSF", "GM"]}).splitlines()
+    assert more[0].split()[-2:] == ["CSF", "->"] and more[1].split()[-2:] == ["10%", "CSF"]
+    assert more[2].split()[-2:] == ["0%", "GM"] and len({len(line) for line in more}) == 1
+    with pytest.raises(ValueError, match=r"extra\['CSF'\] must give one entry per component \(2\)"):
+        component_table({"EM": a}, extra={"CSF": ["10%"]})

@@ -1077,3 +1077,44 @@ def plot_density_map(ax, mixture: Mixture, limits, *, resolution: int = 200, lev
     shown = ax.contourf(G0, G1, density, levels=levels, cmap="Greys")
     ax.figure.colorbar(shown, ax=ax, shrink=0.8, label="p(x)")
     return shown
+
+
+def component_table(mixtures, names=None, *, extra=None) -> str:
+    """The weight, mean and standard deviation of every component of 1-D mixtures, side by side.
+
+    Parameters
+    ----------
+    mixtures : dict {title: Mixture with d = 1}, all with the same number m of components
+    names : sequence of m str (the row labels) or None ("1", ..., "m")
+    extra : dict {title: sequence of m str} or None, more columns after the mixtures' (e.g. the share of
+        each component's samples in every true class)
+
+    Returns
+    -------
+    str : a header line, then one line per component k: its name, then rho_k, mu_k and sigma_k of each
+        mixture (3 decimals), the mixtures separated by "|", then the extra columns
+    """
+    mixtures = dict(mixtures)
+    if not mixtures:
+        raise ValueError("mixtures must hold at least one mixture")
+    sizes = {title: (mix.n_components, mix.n_features) for title, mix in mixtures.items()}
+    m = next(iter(sizes.values()))[0]
+    if any(d != 1 or k != m for k, d in sizes.values()):
+        raise ValueError(f"mixtures must all be 1-D with the same number of components, got (m, d) = {sizes}")
+    names = [str(k + 1) for k in range(m)] if names is None else [str(s) for s in names]
+    if len(names) != m:
+        raise ValueError(f"names must give one name per component ({m}), got {len(names)}")
+    extra = {} if extra is None else {str(title): [str(v) for v in column] for title, column in extra.items()}
+    for title, column in extra.items():
+        if len(column) != m:
+            raise ValueError(f"extra[{title!r}] must give one entry per component ({m}), got {len(column)}")
+    width = max(len(s) for s in names) + 1
+    blocks = [f"{title + ': rho':>{max(len(title) + 5, 7)}}{'mu':>7}{'sigma':>7}" for title in mixtures]
+    widths = [max(len(title), *(len(v) for v in column)) + 2 for title, column in extra.items()]
+    lines = [" " * width + "  | ".join(blocks) + "".join(f"{t:>{w}}" for t, w in zip(extra, widths))]
+    for k, name in enumerate(names):
+        cells = [f"{mix.weights[k]:>{len(block) - 14}.3f}{mix.means[k, 0]:7.3f}{np.sqrt(mix.covariances[k, 0, 0]):7.3f}"
+                 for block, mix in zip(blocks, mixtures.values())]
+        more = "".join(f"{column[k]:>{w}}" for column, w in zip(extra.values(), widths))
+        lines.append(f"{name:>{width}}" + "  | ".join(cells) + more)
+    return "\n".join(lines)
