@@ -2,8 +2,10 @@
 
 The MNI ICBM152 2009 template is the average of T1-weighted MRI scans of 152
 adult brains, registered to one another (Fonov et al., NeuroImage 2011).
-nilearn ships it inside its package, with tissue probability maps for grey
-matter (GM) and white matter (WM) and a brain mask, so nothing is downloaded.
+nilearn ships it inside its package, skull-stripped, with tissue probability
+maps for grey matter (GM) and white matter (WM) and nothing else (see
+:func:`template_files`); its brain mask is the T1 image above 0.2. Nothing is
+downloaded.
 
 :func:`load_mni152` returns the T1 intensities, the brain mask, and a
 ground-truth tissue label per voxel made from the probability maps:
