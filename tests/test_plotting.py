@@ -660,3 +660,161 @@ def test_plot_partitions_colours_points_by_labels_or_by_a_mixture():
     with pytest.raises(ValueError, match="must be a Mixture or labels of shape"):
         plot_partitions(X, {"bad": np.array([0.0, 1.0, 1.0, 0.0])})
     plt.close(fig)
+
+
+# --- helpers for notebooks 11-16 (trim pass)
+
+
+def test_plot_against_m_circles_the_chosen_value_of_each_curve():
+    from emlib.course.plotting import plot_against_m
+
+    fig, ax = plt.subplots()
+    plot_against_m(ax, [1, 2, 3], {"BIC": [5.0, 2.0, 3.0], "held-out": [0.1, 0.3, 0.2]},
+                   best={"BIC": "min", "held-out": "max"}, ylabel="y", title="t")
+    circles = [line for line in ax.get_lines() if line.get_markersize() == 14]
+    assert sorted((float(c.get_xdata()[0]), float(c.get_ydata()[0])) for c in circles) == [(2.0, 0.3), (2.0, 2.0)]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["BIC", "held-out"]
+    assert ax.get_ylabel() == "y" and ax.get_title() == "t"
+    fig2, ax2 = plt.subplots()
+    plot_against_m(ax2, [1, 2, 3], {"l": [1.0, 2.0, 3.0]}, best=None)
+    assert not [line for line in ax2.get_lines() if line.get_markersize() == 14] and ax2.get_legend() is None
+    with pytest.raises(ValueError, match="best must be 'min', 'max' or None"):
+        plot_against_m(ax2, [1, 2, 3], {"l": [1.0, 2.0, 3.0]}, best="lowest")
+    plt.close(fig)
+    plt.close(fig2)
+
+
+def test_plot_restart_values_draws_every_run_and_circles_the_best_of_each_m():
+    from emlib.course.plotting import plot_restart_values
+
+    finals = {1: [-2.0, -2.0], 2: [-1.5, -1.0, -1.2]}
+    fig, (ax, ax_gap) = plt.subplots(1, 2)
+    plot_restart_values(ax, finals)
+    plot_restart_values(ax_gap, finals, gap=True)
+    ys = np.concatenate([c.get_offsets()[:, 1] for c in ax.collections])
+    np.testing.assert_allclose(np.sort(ys), [-2.0, -2.0, -1.5, -1.2, -1.0])
+    gaps = np.concatenate([c.get_offsets()[:, 1] for c in ax_gap.collections])
+    np.testing.assert_allclose(np.sort(gaps), [-0.5, -0.2, 0.0, 0.0, 0.0])
+    xs = np.concatenate([c.get_offsets()[:, 0] for c in ax.collections])
+    assert np.all(np.abs(xs - np.array([1, 1, 2, 2, 2])) <= 0.12)
+    assert [float(line.get_ydata()[0]) for line in ax.get_lines()] == [-2.0, -1.0]
+    assert list(ax.get_xticks()) == [1, 2]
+    with pytest.raises(ValueError, match=r"finals\[3\] must be a non-empty 1-D array"):
+        plot_restart_values(ax, {3: []})
+    plt.close(fig)
+
+
+def test_outline_segments_paints_a_one_pixel_border_between_labels():
+    from emlib.course.plotting import outline_segments
+
+    labels = np.array([[0, 0, 1], [0, 0, 1], [2, 2, 2]])
+    image = np.zeros((3, 3, 3))
+    out = outline_segments(image, labels, color=(1.0, 0.5, 0.0))
+    border = np.array([[0, 1, 0], [1, 1, 1], [0, 0, 0]], dtype=bool)     # right or lower neighbour differs
+    np.testing.assert_array_equal(np.all(out == (1.0, 0.5, 0.0), axis=2), border)
+    assert np.all(out[~border] == 0) and np.all(image == 0)          # a copy: the input is untouched
+    with pytest.raises(ValueError, match="labels must have the image's shape"):
+        outline_segments(image, labels[:2])
+    with pytest.raises(ValueError, match=r"image must be an RGB array of shape \(h, w, 3\)"):
+        outline_segments(image[..., 0], labels)
+
+
+def test_plot_stacked_histogram_stacks_the_classes_up_to_the_total():
+    from emlib.course.plotting import plot_stacked_histogram
+
+    fig, ax = plt.subplots()
+    heights = np.array([[1.0, 0.0], [2.0, 1.0], [0.0, 3.0]])
+    plot_stacked_histogram(ax, [[0.1], [0.2], [0.3]], heights, ["a", "b"])
+    total = ax.get_lines()[0]
+    np.testing.assert_allclose(total.get_ydata(), [1.0, 3.0, 3.0])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b", "all"]
+    with pytest.raises(ValueError, match=r"heights must have shape \(len\(values\), len\(names\)\) = \(3, 3\)"):
+        plot_stacked_histogram(ax, [0.1, 0.2, 0.3], heights, ["a", "b", "c"])
+    plt.close(fig)
+
+
+def test_plot_weighted_components_draws_each_weighted_density_and_the_map_boundaries():
+    from emlib.course.plotting import plot_weighted_components
+
+    mixture = Mixture.univariate([0.5, 0.5], [0.0, 4.0], [1.0, 1.0])
+    x = np.linspace(-3.0, 7.0, 1001)
+    fig, ax = plt.subplots()
+    plot_weighted_components(ax, mixture, x, histogram=(x, np.ones_like(x)), names=["left", "right"])
+    curves = [line for line in ax.get_lines() if line.get_label() in ("left", "right")]
+    np.testing.assert_allclose(curves[0].get_ydata().max(), 0.5 / np.sqrt(2 * np.pi), rtol=1e-4)
+    boundaries = [line for line in ax.get_lines() if line.get_linestyle() == ":"]
+    assert len(boundaries) == 1 and abs(boundaries[0].get_xdata()[0] - 2.0) <= 0.011   # halfway between the means
+    with pytest.raises(ValueError, match="names must give one name per component"):
+        plot_weighted_components(ax, mixture, x, names=["one"])
+    with pytest.raises(ValueError, match="mixture must be 1-D"):
+        plot_weighted_components(ax, Mixture([1.0], np.zeros((1, 2)), np.eye(2)[None]), x)
+    plt.close(fig)
+
+
+def test_plot_two_scales_puts_each_curve_on_its_own_axis_with_one_legend():
+    from emlib.course.plotting import plot_two_scales
+
+    fig, ax = plt.subplots()
+    ax, ax_right = plot_two_scales(ax, [1, 2, 3], [0.1, 0.2, 0.3], [5.0, 4.0, 6.0], left_label="l", right_label="D",
+                                   xlabel="t", logx=True)
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), [0.1, 0.2, 0.3])
+    np.testing.assert_allclose(ax_right.get_lines()[0].get_ydata(), [5.0, 4.0, 6.0])
+    assert ax.get_xscale() == "log" and ax.get_ylabel() == "l" and ax_right.get_ylabel() == "D"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["l (left)", "D (right)"]
+    with pytest.raises(ValueError, match="right must have the shape of x"):
+        plot_two_scales(ax, [1, 2, 3], [0.1, 0.2, 0.3], [5.0, 4.0], left_label="l", right_label="D")
+    plt.close(fig)
+
+
+def test_plot_map_rows_draws_a_row_per_map_with_its_colour_range_and_bar():
+    from emlib.course.plotting import plot_map_rows
+
+    a, b = np.zeros((4, 5)), np.ones((4, 5))
+    fig = plot_map_rows([[a, b], [b, a]], row_labels=["image", "c"], col_titles=["x", "y"], cmaps=("gray", "magma"),
+                        limits=((0, 1), (0, 0.25)), colorbar_labels=(None, "c"))
+    axes = fig.axes[:4]
+    assert [ax.get_title() for ax in axes[:2]] == ["x", "y"] and axes[2].get_ylabel() == "c"
+    assert axes[3].get_images()[0].get_clim() == (0, 0.25) and axes[3].get_images()[0].get_cmap().name == "magma"
+    assert len(fig.axes) == 5 and fig.axes[4].get_ylabel() == "c"          # one colour bar, for the second row
+    assert all(len(ax.get_xticks()) == 0 for ax in axes)
+    with pytest.raises(ValueError, match=r"cmaps must give one entry per row \(2\)"):
+        plot_map_rows([[a, b], [b, a]], row_labels=["i", "c"], cmaps=("gray",))
+    with pytest.raises(ValueError, match="rows must be a non-empty list of rows of equal length"):
+        plot_map_rows([[a, b], [a]], row_labels=["i", "c"])
+    plt.close(fig)
+
+
+def test_plot_density_map_shades_the_mixture_density_with_a_colour_bar():
+    from emlib.course.plotting import plot_density_map
+
+    mixture = Mixture([1.0], [[0.5, 0.5]], [np.eye(2) * 0.01])
+    fig, ax = plt.subplots()
+    shown = plot_density_map(ax, mixture, (0.0, 1.0), resolution=51)
+    np.testing.assert_allclose(shown.levels.max(), 1 / (2 * np.pi * 0.01), rtol=0.2)   # the peak density, 15.9
+    assert len(fig.axes) == 2 and fig.axes[1].get_ylabel() == "p(x)"
+    with pytest.raises(ValueError, match="limits must be a pair"):
+        plot_density_map(ax, mixture, (1.0, 0.0))
+    with pytest.raises(ValueError, match="mixture must be 2-D"):
+        plot_density_map(ax, Mixture.univariate([1.0], [0.0], [1.0]), (0.0, 1.0))
+    plt.close(fig)
+
+
+def test_component_table_lists_weight_mean_and_sd_of_each_mixture_side_by_side():
+    from emlib.course.plotting import component_table
+
+    a = Mixture.univariate([0.25, 0.75], [0.1, 0.9], [0.04, 0.01])
+    b = Mixture.univariate([0.5, 0.5], [0.2, 0.8], [0.09, 0.16])
+    table = component_table({"EM": a, "known": b}, ["dark", "bright"]).splitlines()
+    assert len(table) == 3 and "EM: rho" in table[0] and "known: rho" in table[0]
+    assert table[1].split() == ["dark", "0.250", "0.100", "0.200", "|", "0.500", "0.200", "0.300"]
+    assert table[2].split()[1:4] == ["0.750", "0.900", "0.100"]
+    assert len({len(line) for line in table}) == 1 and table[1].index("|") == table[0].index("|")   # aligned
+    with pytest.raises(ValueError, match="same number of components"):
+        component_table({"a": a, "c": Mixture.univariate([1.0], [0.0], [1.0])})
+    with pytest.raises(ValueError, match="names must give one name per component"):
+        component_table({"a": a}, ["x"])
+    more = component_table({"EM": a}, extra={"CSF": ["10%", "0%"], "->": ["CSF", "GM"]}).splitlines()
+    assert more[0].split()[-2:] == ["CSF", "->"] and more[1].split()[-2:] == ["10%", "CSF"]
+    assert more[2].split()[-2:] == ["0%", "GM"] and len({len(line) for line in more}) == 1
+    with pytest.raises(ValueError, match=r"extra\['CSF'\] must give one entry per component \(2\)"):
+        component_table({"EM": a}, extra={"CSF": ["10%"]})

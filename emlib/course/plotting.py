@@ -1613,3 +1613,310 @@ def plot_partitions(X, panels, *, ncols=None, size=(4.5, 4.0)):
         ax.set_visible(False)
     fig.tight_layout()
     return fig
+
+
+# --- helpers for notebooks 11-16 (trim pass)
+
+
+def plot_against_m(ax, ms, curves, *, best="min", ylabel=None, title=None, xlabel="number of components m"):
+    """Curves against the number of components m (a criterion, a log-likelihood), the chosen m circled.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    ms : array-like of shape (p,), the numbers of components
+    curves : dict {label: array-like of shape (p,)}; each curve gets a colour, marker and line style
+        (as in :func:`plot_curves_with_spread`); a legend is drawn when there are two or more
+    best : "min", "max" or None, or a dict {label: "min" | "max" | None}: which value of each curve
+        is circled (None, or a label missing from the dict: none)
+    ylabel, title, xlabel : str or None
+
+    Returns
+    -------
+    ax
+    """
+    ms = np.asarray(ms, dtype=float)
+    plot_curves_with_spread(ax, ms, curves)
+    for label, y in curves.items():
+        rule = best.get(label) if isinstance(best, dict) else best
+        if rule is None:
+            continue
+        if rule not in ("min", "max"):
+            raise ValueError(f"best must be 'min', 'max' or None for every curve, got {rule!r} for {label!r}")
+        y = np.asarray(y, dtype=float)
+        k = int(np.argmin(y) if rule == "min" else np.argmax(y))
+        ax.plot(ms[k], y[k], "o", ms=14, mfc="none", mec="k")
+    ax.set_xlabel(xlabel)
+    if ylabel is not None:
+        ax.set_ylabel(ylabel)
+    if title is not None:
+        ax.set_title(title)
+    if len(curves) > 1:
+        ax.legend()
+    return ax
+
+
+def plot_restart_values(ax, finals, *, gap=False, jitter=0.12, seed=0):
+    """The final values of several EM restarts for each m: a column of dots per m, the best circled.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    finals : dict {m: array-like of shape (r,)}, e.g. the final log-likelihood per sample of r >= 1 restarts
+    gap : bool; if True, draw each value minus the best of its column (the best run sits at 0)
+    jitter : float, the dots of a column are spread at random over m +- jitter (so that equal values show)
+    seed : int, the seed of that spread
+
+    Returns
+    -------
+    ax
+    """
+    rng = np.random.default_rng(seed)
+    for m, values in finals.items():
+        v = np.asarray(values, dtype=float)
+        if v.ndim != 1 or v.size == 0:
+            raise ValueError(f"finals[{m!r}] must be a non-empty 1-D array of final values, got shape {v.shape}")
+        y = v - v.max() if gap else v
+        ax.scatter(m + rng.uniform(-jitter, jitter, v.size), y, s=22, color=PALETTE[0], alpha=0.7)
+        ax.plot(m, y.max(), "o", ms=11, mfc="none", mec="k")
+    ax.set_xticks(list(finals))
+    ax.set_xlabel("number of components m")
+    return ax
+
+
+def outline_segments(image, labels, color=(1.0, 1.0, 0.0)):
+    """A copy of an RGB image with the borders between segments painted in one colour.
+
+    A pixel is on a border when its right or lower neighbour has another label, so every border
+    is one pixel wide.
+
+    Parameters
+    ----------
+    image : array of shape (h, w, 3), RGB in [0, 1]
+    labels : int array of shape (h, w), a segment number per pixel
+    color : three floats in [0, 1]
+
+    Returns
+    -------
+    array of shape (h, w, 3)
+    """
+    image = np.asarray(image, dtype=float)
+    labels = np.asarray(labels)
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"image must be an RGB array of shape (h, w, 3), got shape {image.shape}")
+    if labels.shape != image.shape[:2]:
+        raise ValueError(f"labels must have the image's shape {image.shape[:2]}, got {labels.shape}")
+    border = np.zeros(labels.shape, dtype=bool)
+    border[:-1] |= labels[:-1] != labels[1:]
+    border[:, :-1] |= labels[:, :-1] != labels[:, 1:]
+    out = image.copy()
+    out[border] = color
+    return out
+
+
+def plot_stacked_histogram(ax, values, heights, names):
+    """A histogram of discrete values stacked by true class, with the total as a black line.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    values : array-like of shape (u,) or (u, 1), the distinct values, increasing
+    heights : array-like of shape (u, c): the height of class j at value v (a count, or a density)
+    names : sequence of c str, the classes (a colour each, in the legend)
+
+    Returns
+    -------
+    ax
+    """
+    values = np.asarray(values, dtype=float).reshape(-1)
+    heights = np.asarray(heights, dtype=float)
+    if heights.ndim != 2 or heights.shape != (values.size, len(names)):
+        raise ValueError(f"heights must have shape (len(values), len(names)) = ({values.size}, {len(names)}), "
+                         f"got {heights.shape}")
+    ax.stackplot(values, heights.T, colors=PALETTE[:len(names)], labels=list(names), alpha=0.85)
+    ax.plot(values, heights.sum(axis=1), color="k", lw=1, label="all")
+    ax.legend(frameon=False)
+    return ax
+
+
+def plot_weighted_components(ax, mixture: Mixture, x, *, histogram=None, names=None):
+    """The weighted components rho_k N(x | mu_k, sigma_k^2) of a 1-D mixture, and where the MAP label changes.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    mixture : Mixture with d = 1 and m components
+    x : array-like of shape (g,), the grid the curves are drawn on (increasing)
+    histogram : pair (values of shape (u,), heights of shape (u,)) or None: drawn as grey steps behind
+    names : sequence of m str or None (default "component 1", ...)
+
+    Returns
+    -------
+    ax ; the MAP boundaries on the grid are dotted vertical lines
+    """
+    if mixture.n_features != 1:
+        raise ValueError(f"mixture must be 1-D, got d = {mixture.n_features}")
+    m = mixture.n_components
+    names = [f"component {k + 1}" for k in range(m)] if names is None else list(names)
+    if len(names) != m:
+        raise ValueError(f"names must give one name per component ({m}), got {len(names)}")
+    x = np.asarray(x, dtype=float).reshape(-1)
+    if histogram is not None:
+        ax.fill_between(np.ravel(histogram[0]), np.ravel(histogram[1]), step="mid", color="0.85", label="histogram")
+    weighted = np.exp(mixture.weighted_logpdf(x[:, None]))
+    for k in range(m):
+        ax.plot(x, weighted[:, k], color=PALETTE[k % len(PALETTE)], ls=component_linestyle(k), label=names[k])
+    labels = mixture.classify(x[:, None])
+    for b in x[1:][np.diff(labels) != 0]:
+        ax.axvline(b, color="0.3", lw=1, ls=":")
+    return ax
+
+
+def plot_two_scales(ax, x, left, right, *, left_label, right_label, xlabel=None, logx=False):
+    """Two curves over the same x, each on its own y axis (left and right), with one legend above.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes (the left axis)
+    x : array-like of shape (p,)
+    left, right : array-like of shape (p,), drawn solid in blue (left axis) and dashed in vermillion (right axis)
+    left_label, right_label : str, each axis's label (the legend adds "(left)" and "(right)")
+    xlabel : str or None
+    logx : bool, a logarithmic x axis
+
+    Returns
+    -------
+    (ax, ax_right)
+    """
+    x = np.asarray(x, dtype=float)
+    for name, y in (("left", left), ("right", right)):
+        if np.shape(y) != x.shape:
+            raise ValueError(f"{name} must have the shape of x, {x.shape}; got {np.shape(y)}")
+    ax_right = ax.twinx()
+    ax.plot(x, left, color=PALETTE[0], label=f"{left_label} (left)")
+    ax_right.plot(x, right, color=PALETTE[1], ls="--", label=f"{right_label} (right)")
+    if logx:
+        ax.set_xscale("log")
+    ax.set_ylabel(left_label)
+    ax_right.set_ylabel(right_label)
+    ax_right.spines["right"].set_visible(True)
+    if xlabel is not None:
+        ax.set_xlabel(xlabel)
+    ax.legend(handles=ax.get_lines() + ax_right.get_lines(), loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2,
+              frameon=False)
+    return ax, ax_right
+
+
+def plot_map_rows(rows, *, row_labels, col_titles=None, cmaps="viridis", limits=None, colorbar_labels=None,
+                  figsize=None):
+    """A grid of images: one row per kind of map (an image, a feature), one column per subject.
+
+    Parameters
+    ----------
+    rows : sequence of r sequences of c arrays of shape (h, w), the maps (row j, column i)
+    row_labels : sequence of r str, each row's y label ("" for none)
+    col_titles : sequence of c str or None, the column titles above the first row
+    cmaps : a colormap (name), or a sequence of r of them, one per row
+    limits : None, or a sequence of r pairs (vmin, vmax), one colour range per row (None: each map's own range)
+    colorbar_labels : None, or a sequence of r str or None: a row whose label is a str gets one colour bar
+        (shared by its maps) with that label
+    figsize : pair of floats or None (default: 2.9 inches per column, 2.5 per row)
+
+    Returns
+    -------
+    Figure with r x c axes, without ticks
+    """
+    rows = [list(row) for row in rows]
+    r, c = len(rows), len(rows[0]) if rows else 0
+    if r == 0 or c == 0 or any(len(row) != c for row in rows):
+        raise ValueError(f"rows must be a non-empty list of rows of equal length, got lengths {[len(x) for x in rows]}")
+    cmaps = [cmaps] * r if isinstance(cmaps, str) or cmaps is None else list(cmaps)
+    limits = [None] * r if limits is None else list(limits)
+    colorbar_labels = [None] * r if colorbar_labels is None else list(colorbar_labels)
+    for name, given in (("row_labels", row_labels), ("cmaps", cmaps), ("limits", limits),
+                        ("colorbar_labels", colorbar_labels)):
+        if len(given) != r:
+            raise ValueError(f"{name} must give one entry per row ({r}), got {len(given)}")
+    if col_titles is not None and len(col_titles) != c:
+        raise ValueError(f"col_titles must give one title per column ({c}), got {len(col_titles)}")
+    fig, axes = plt.subplots(r, c, figsize=figsize or (2.9 * c, 2.5 * r), squeeze=False)
+    for j, row in enumerate(rows):
+        vmin, vmax = limits[j] if limits[j] is not None else (None, None)
+        for i, image in enumerate(row):
+            shown = axes[j, i].imshow(image, cmap=cmaps[j], vmin=vmin, vmax=vmax)
+        axes[j, 0].set_ylabel(row_labels[j])
+        if colorbar_labels[j] is not None:
+            fig.colorbar(shown, ax=axes[j, :], shrink=0.9, label=colorbar_labels[j])
+    for i, title in enumerate(col_titles or []):
+        axes[0, i].set_title(title)
+    plt.setp(axes, xticks=[], yticks=[])
+    return fig
+
+
+def plot_density_map(ax, mixture: Mixture, limits, *, resolution: int = 200, levels: int = 10):
+    """Filled contours (grey, darker = denser) of a 2-D mixture's density p(x) over a square, with a colour bar.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    mixture : Mixture with d = 2
+    limits : pair (lo, hi), the square [lo, hi] x [lo, hi] that is drawn
+    resolution : int, grid points per side
+    levels : int, the number of contour levels
+
+    Returns
+    -------
+    the ContourSet
+    """
+    if mixture.n_features != 2:
+        raise ValueError(f"mixture must be 2-D, got d = {mixture.n_features}")
+    lo, hi = (float(v) for v in limits)
+    if not lo < hi:
+        raise ValueError(f"limits must be a pair (lo, hi) with lo < hi, got {tuple(limits)}")
+    g = np.linspace(lo, hi, resolution)
+    G0, G1 = np.meshgrid(g, g)
+    density = mixture.pdf(np.column_stack([G0.ravel(), G1.ravel()])).reshape(G0.shape)
+    shown = ax.contourf(G0, G1, density, levels=levels, cmap="Greys")
+    ax.figure.colorbar(shown, ax=ax, shrink=0.8, label="p(x)")
+    return shown
+
+
+def component_table(mixtures, names=None, *, extra=None) -> str:
+    """The weight, mean and standard deviation of every component of 1-D mixtures, side by side.
+
+    Parameters
+    ----------
+    mixtures : dict {title: Mixture with d = 1}, all with the same number m of components
+    names : sequence of m str (the row labels) or None ("1", ..., "m")
+    extra : dict {title: sequence of m str} or None, more columns after the mixtures' (e.g. the share of
+        each component's samples in every true class)
+
+    Returns
+    -------
+    str : a header line, then one line per component k: its name, then rho_k, mu_k and sigma_k of each
+        mixture (3 decimals), the mixtures separated by "|", then the extra columns
+    """
+    mixtures = dict(mixtures)
+    if not mixtures:
+        raise ValueError("mixtures must hold at least one mixture")
+    sizes = {title: (mix.n_components, mix.n_features) for title, mix in mixtures.items()}
+    m = next(iter(sizes.values()))[0]
+    if any(d != 1 or k != m for k, d in sizes.values()):
+        raise ValueError(f"mixtures must all be 1-D with the same number of components, got (m, d) = {sizes}")
+    names = [str(k + 1) for k in range(m)] if names is None else [str(s) for s in names]
+    if len(names) != m:
+        raise ValueError(f"names must give one name per component ({m}), got {len(names)}")
+    extra = {} if extra is None else {str(title): [str(v) for v in column] for title, column in extra.items()}
+    for title, column in extra.items():
+        if len(column) != m:
+            raise ValueError(f"extra[{title!r}] must give one entry per component ({m}), got {len(column)}")
+    width = max(len(s) for s in names) + 1
+    blocks = [f"{title + ': rho':>{max(len(title) + 5, 7)}}{'mu':>7}{'sigma':>7}" for title in mixtures]
+    widths = [max(len(title), *(len(v) for v in column)) + 2 for title, column in extra.items()]
+    lines = [" " * width + "  | ".join(blocks) + "".join(f"{t:>{w}}" for t, w in zip(extra, widths))]
+    for k, name in enumerate(names):
+        cells = [f"{mix.weights[k]:>{len(block) - 14}.3f}{mix.means[k, 0]:7.3f}{np.sqrt(mix.covariances[k, 0, 0]):7.3f}"
+                 for block, mix in zip(blocks, mixtures.values())]
+        more = "".join(f"{column[k]:>{w}}" for column, w in zip(extra.values(), widths))
+        lines.append(f"{name:>{width}}" + "  | ".join(cells) + more)
+    return "\n".join(lines)
