@@ -9,6 +9,7 @@ from emlib.apps.stereo import (
     disparity_errors,
     downscale_disparity,
     matching_costs,
+    occlusions,
 )
 
 
@@ -105,3 +106,30 @@ def test_bad_inputs_name_themselves(rng):
         disparity_errors(left, np.full_like(left, np.nan))
     with pytest.raises(ValueError, match="estimate contains 1 NaN"):
         disparity_errors(np.where((np.arange(40) == 3)[:, None] & (np.arange(60) == 7), np.nan, left), right)
+
+
+def test_occlusions_of_a_near_block_before_a_far_wall():
+    """A wall at d = 2 and a block at d = 6 over columns 10..14: the right camera sees the block 6 columns to
+    the left, over the wall's pixels that land on columns 4..8, i.e. left pixels 6..10; pixel 10 is the block."""
+    disp = np.full((3, 20), 2.0)
+    disp[:, 10:15] = 6.0
+    occ = occlusions(disp)
+    np.testing.assert_array_equal(np.flatnonzero(occ.outside[1]), [0, 1])
+    np.testing.assert_array_equal(np.flatnonzero(occ.hidden[1]), [6, 7, 8, 9])
+    assert not (occ.outside & occ.hidden).any()
+
+
+def test_a_thin_near_object_hides_only_what_lands_under_it():
+    """One column at d = 8 lands on right column 2; it hides the wall pixel that lands there too (c = 4), nothing else."""
+    disp = np.full((1, 20), 2.0)
+    disp[0, 10] = 8.0
+    np.testing.assert_array_equal(np.flatnonzero(occlusions(disp).hidden[0]), [4])
+
+
+def test_unknown_pixels_hide_nothing_and_are_never_marked():
+    disp = np.full((1, 20), 2.0)
+    disp[0, 10:15] = np.nan
+    occ = occlusions(disp)
+    assert not occ.hidden.any() and not occ.outside[0, 10:15].any()
+    with pytest.raises(ValueError, match="tol must be >= 0"):
+        occlusions(disp, tol=-1.0)

@@ -28,8 +28,10 @@ steps, each a function:
    through the costs at d - 1, d, d + 1.
 
 :func:`downscale_disparity` brings a ground-truth disparity map to a
-reduced working scale, and :func:`disparity_errors` scores an estimate
-against it on the pixels whose truth is known.
+reduced working scale, :func:`disparity_errors` scores an estimate against
+it on the pixels whose truth is known, and :func:`occlusions` finds, from
+the true disparity, the left pixels that the right camera does not see
+(no window of the right image can match them).
 
 Shapes: images are (h, w) grey arrays; disparities are (h, w) in pixels of
 that image; a cost volume is (max_disparity + 1, h, w).
@@ -42,7 +44,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import ndimage
 
-from .._validation import as_float_array, check_finite, check_int
+from .._validation import as_float_array, check_finite, check_float, check_int
 from .features import block_mean
 
 
@@ -208,3 +210,55 @@ def disparity_errors(estimate, truth) -> DisparityErrors:
     err = np.abs(est[known] - true[known])
     return DisparityErrors(float(err.mean()), float(np.median(err)), float(np.mean(err <= 1.0)),
                            float(np.mean(err <= 2.0)), int(known.sum()))
+
+
+class Occlusions(NamedTuple):
+    """Left pixels without a match in the right image, two boolean maps of shape (h, w).
+
+    Attributes
+    ----------
+    outside : the match column c - d falls off the right image (c - d < 0)
+    hidden : a nearer scene point lands on the same right pixel, so the right camera sees that point instead
+    """
+
+    outside: np.ndarray
+    hidden: np.ndarray
+
+
+def occlusions(disparity, tol: float = 1.0) -> Occlusions:
+    """Which left pixels the right camera does not see, from a (true) disparity map.
+
+    The left pixel (r, c) with disparity d lands at column x = c - d of the
+    right image. It is *outside* if x < 0. The right camera sees, at each
+    of its pixels, the nearest point that lands there, the one of largest
+    disparity (a z-buffer, filled at both integer neighbours of x). A left
+    pixel is *hidden* if a point more than ``tol`` pixels of disparity
+    nearer lands on floor(x) or ceil(x). Pixels of unknown disparity are
+    neither, and hide nothing.
+
+    Parameters
+    ----------
+    disparity : array-like of shape (h, w), NaN or inf where unknown
+    tol : float >= 0, in pixels: how much nearer a point must be to hide another
+        (neighbours on one slanted surface differ a little in disparity)
+
+    Returns
+    -------
+    Occlusions(outside, hidden), boolean arrays of shape (h, w), never both True
+    """
+    disp = as_float_array(disparity, "disparity", 2)
+    tol = check_float(tol, "tol", minimum=0.0)
+    h, w = disp.shape
+    known = np.isfinite(disp)
+    x = np.arange(w)[None, :] - np.where(known, disp, 0.0)              # (h, w), the match column
+    outside = known & (x < 0)
+    lands = known & ~outside
+    rows = np.broadcast_to(np.arange(h)[:, None], (h, w))[lands]
+    targets = [np.minimum(np.floor(x[lands]), w - 1).astype(np.int64),
+               np.minimum(np.ceil(x[lands]), w - 1).astype(np.int64)]
+    nearest = np.full((h, w), -np.inf)                                   # the right camera's z-buffer
+    for t in targets:
+        np.maximum.at(nearest, (rows, t), disp[lands])
+    hidden = np.zeros((h, w), dtype=bool)
+    hidden[lands] = np.any([disp[lands] < nearest[rows, t] - tol for t in targets], axis=0)
+    return Occlusions(outside, hidden)
