@@ -34,7 +34,7 @@ is the special case where theta_k keeps only its first row.
 The motion may also have a single component (q = 1): a rectified stereo
 pair moves every point along its image row by its disparity d, and on a
 flat surface of the scene d is an affine function of (r, c), so each layer
-is a plane (see :mod:`emlib.apps.stereo`). Every function takes q = 1 or 2.
+is a plane (see :mod:`emlib.apps.stereo`). The mixture's functions take q = 1 or 2.
 
 Shapes: n pixels, m layers, q motion components (2 for optical flow: row,
 column; 1 for a disparity); ``flow`` is (n, q), ``design`` phi is (n, 3),
