@@ -818,3 +818,20 @@ def test_component_table_lists_weight_mean_and_sd_of_each_mixture_side_by_side()
     assert more[2].split()[-2:] == ["0%", "GM"] and len({len(line) for line in more}) == 1
     with pytest.raises(ValueError, match=r"extra\['CSF'\] must give one entry per component \(2\)"):
         component_table({"EM": a}, extra={"CSF": ["10%"]})
+
+
+def test_map_imshow_greys_unknown_pixels_and_names_the_value_on_its_colour_bar():
+    from matplotlib.colors import to_hex
+
+    from emlib.course.plotting import map_imshow
+
+    fig, ax = plt.subplots()
+    image = map_imshow(ax, np.array([[0.0, np.nan], [np.inf, 4.0]]), "d", vmin=0, vmax=4, label="disparity (px)")
+    rgba = image.to_rgba(image.get_array())
+    assert to_hex(rgba[0, 1]) == to_hex("0.6") and to_hex(rgba[1, 0]) == to_hex("0.6")
+    assert to_hex(rgba[0, 0]) == to_hex(plt.get_cmap("viridis")(0.0))
+    assert len(fig.axes) == 2 and fig.axes[1].get_ylabel() == "disparity (px)"
+    assert ax.get_title() == "d" and not ax.get_xticks().size
+    with pytest.raises(ValueError, match="image must be a 2-D array"):
+        map_imshow(ax, np.zeros(3))
+    plt.close(fig)

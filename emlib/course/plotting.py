@@ -741,6 +741,37 @@ def label_imshow(ax, labels, n_labels: int, *, names=None, outside: str | None =
     return image
 
 
+def map_imshow(ax, image, title=None, *, cmap="viridis", vmin=None, vmax=None, label=None, unknown="0.6"):
+    """Draw a map whose colour carries a value (a disparity, an error), without ticks; returns the AxesImage.
+
+    Pixels that are NaN or infinite (unknown) are drawn in the colour ``unknown``. With ``label`` a colour
+    bar beside ``ax`` names the value; without it, draw one shared bar with ``fig.colorbar(image, ax=axes)``.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    image : array-like of shape (h, w), real numbers (NaN or inf where unknown)
+    title : str or None
+    cmap : a perceptually uniform colour map name (default "viridis") or Colormap
+    vmin, vmax : float or None, the value range of the colour map
+    label : str or None, the colour bar's label (with the unit)
+    unknown : a Matplotlib colour for unknown pixels
+    """
+    values = np.asarray(image, dtype=np.float64)
+    if values.ndim != 2:
+        raise ValueError(f"image must be a 2-D array (h, w), got shape {values.shape}")
+    colours = plt.get_cmap(cmap).with_extremes(bad=unknown)
+    shown = ax.imshow(np.where(np.isfinite(values), values, np.nan), cmap=colours, vmin=vmin, vmax=vmax,
+                      interpolation="nearest")
+    if title is not None:
+        ax.set_title(title)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if label is not None:
+        ax.figure.colorbar(shown, ax=ax, label=label)
+    return shown
+
+
 def three_views(volume, centre) -> list:
     """Axial, coronal and sagittal slices of a 3-D volume through ``centre``, oriented for display.
 
