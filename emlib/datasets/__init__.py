@@ -33,10 +33,12 @@ def old_faithful() -> np.ndarray:
 
 
 def annulus(n: int = 900, rng=None, *, radius: float = 1.0, width: float = 0.2) -> np.ndarray:
-    """n points spread uniformly over a ring (Gutierrez-Osuna's EM example), shape (n, 2).
+    """n points on a ring (Gutierrez-Osuna's EM example), shape (n, 2).
 
     The angle is uniform on [0, 2 pi); the radius uniform on
-    [radius - width / 2, radius + width / 2]. No Gaussian mixture with few
+    [radius - width / 2, radius + width / 2], so the density in the plane
+    falls as 1 / r across the ring (not uniform in area: the inner edge is
+    denser). No Gaussian mixture with few
     components fits it well: the classic test of EM with many components and
     trimming.
     """
