@@ -37,7 +37,9 @@ def test_a_figure_is_stored_at_twice_its_display_size_with_its_description():
     data, meta = palette_png(fig)
     image = Image.open(io.BytesIO(data))
     assert image.mode == "P"                                   # a palette PNG: small files
-    assert image.width == 2 * meta["width"] and abs(image.height - 2 * meta["height"]) <= 1
+    # the display size is half the stored size, rounded: an odd pixel count is off by one (Matplotlib 3.8's
+    # tight bounding box gives 579 x 437 here, 3.11's 578 x 436)
+    assert abs(image.width - 2 * meta["width"]) <= 1 and abs(image.height - 2 * meta["height"]) <= 1
     assert meta["alt"] == "A straight line from the origin."
     plt.close(fig)
 
