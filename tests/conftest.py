@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 from hypothesis import settings
@@ -7,6 +9,14 @@ from emlib import Mixture
 # Property tests draw the same examples on every run: CI must not be a lottery.
 settings.register_profile("course", derandomize=True, deadline=None, print_blob=True)
 settings.load_profile("course")
+
+if "MUTANT_UNDER_TEST" in os.environ:
+    # mutmut (make mutate) forks one child per mutant from a process that has already run the tests: a
+    # thread pool that Dask started there does not survive the fork, and the child's compute() waits on
+    # it for ever. Under mutmut, Dask computes in the calling thread; make test keeps the real scheduler.
+    import dask
+
+    dask.config.set(scheduler="synchronous")
 
 
 def random_mixture(rng, m, d, *, spread=3.0):

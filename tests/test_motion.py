@@ -8,6 +8,7 @@ from emlib.apps.motion import (
     affine_design,
     affine_flow,
     em_motion,
+    layer_motion,
     motion_e_step,
     motion_m_step,
     two_layer_frames,
@@ -131,8 +132,8 @@ def test_em_motion_accepts_a_model_or_responsibilities(rng):
 
 def test_bad_inputs_name_themselves(rng):
     flow, D, labels = two_layer_flow(rng)
-    with pytest.raises(ValueError, match="flow must have shape \\(n, 2\\)"):
-        em_motion(flow[:, :1], D, one_hot(labels, 2))
+    with pytest.raises(ValueError, match="flow must have shape \\(n, 2\\).*or \\(n, 1\\)"):
+        em_motion(np.column_stack([flow, flow[:, :1]]), D, one_hot(labels, 2))
     with pytest.raises(ValueError, match="design must have shape"):
         em_motion(flow, D[:, :2], one_hot(labels, 2))
     with pytest.raises(ValueError, match="resp must have one row per sample"):
@@ -143,6 +144,43 @@ def test_bad_inputs_name_themselves(rng):
         AffineMotionMixture([1.0], np.zeros((1, 3, 2)), np.zeros((1, 2, 2)))
     with pytest.raises(ValueError, match="params must have shape"):
         AffineMotionMixture([1.0], np.zeros((1, 2, 2)), np.eye(2)[None])
+    with pytest.raises(ValueError, match="covariances must have shape \\(m, q, q\\) = \\(1, 1, 1\\)"):
+        AffineMotionMixture([1.0], np.zeros((1, 3, 1)), np.eye(2)[None])
+    with pytest.raises(ValueError, match="model describes motions of 2 component"):
+        em_motion(flow[:, 1:], D, motion_m_step(flow, D, one_hot(labels, 2)))
+
+
+# --- one motion component: the disparity of a rectified stereo pair ----------------------------------
+def test_one_component_motion_is_the_column_of_the_two_component_model(rng):
+    """With q = 1 every formula is the q = 2 formula restricted to one column (the column flow alone)."""
+    flow, D, labels = two_layer_flow(rng, noise=0.3)
+    resp = rng.dirichlet(np.ones(2), size=flow.shape[0])
+    both = motion_m_step(flow, D, resp, reg=0.0)
+    one = motion_m_step(flow[:, 1:], D, resp, reg=0.0)
+    assert one.n_motion_components == 1 and both.n_motion_components == 2
+    np.testing.assert_allclose(one.params[..., 0], both.params[..., 1], rtol=1e-10)
+    np.testing.assert_allclose(one.covariances[:, 0, 0], both.covariances[:, 1, 1], rtol=1e-10)
+    from scipy.stats import norm
+    resp1, ll = motion_e_step(flow[:, 1:], D, one)
+    joint = np.column_stack([one.weights[k] * norm(D @ one.params[k, :, 0], np.sqrt(one.covariances[k, 0, 0]))
+                             .pdf(flow[:, 1]) for k in range(2)])
+    np.testing.assert_allclose(resp1, joint / joint.sum(axis=1, keepdims=True), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ll, np.log(joint.sum(axis=1)).sum(), rtol=1e-10)
+
+
+def test_em_finds_two_planes_from_a_disparity_alone(rng):
+    """Two planes d = theta_k^T (1, r, c) (a ramp and a tilted plane): EM on the 1-D disparity separates them."""
+    P = pixel_positions((30, 40)).reshape(-1, 2)
+    D = affine_design(P)
+    labels = (P[:, 1] >= 20).astype(int)
+    theta = np.array([[[2.0], [0.2], [0.0]], [[12.0], [0.0], [-0.1]]])   # 2..7.8 and 10..8.1: apart
+    disparity = affine_flow(theta, D)[np.arange(len(P)), labels] + rng.normal(scale=0.1, size=(len(P), 1))
+    start = 0.7 * one_hot(labels, 2) + 0.3 * rng.dirichlet(np.ones(2), size=len(P))
+    res = em_motion(disparity, D, start, tol=1e-10, max_iter=200)
+    assert np.all(np.diff(res.loglik) >= -1e-8)
+    assert matched_accuracy(labels, res.labels) > 0.99
+    k = int(np.argmax(res.responsibilities[labels == 1].mean(axis=0)))
+    np.testing.assert_allclose(D[labels == 1] @ res.model.params[k], D[labels == 1] @ theta[1], atol=0.05)
 
 
 # --- the synthetic two-frame sequence ---------------------------------------------------------------
@@ -180,3 +218,15 @@ def test_frames_reject_inconsistent_inputs(rng):
         two_layer_frames(img, img[:4], np.zeros((8, 8), bool), np.zeros((3, 2)), np.zeros((3, 2)))
     with pytest.raises(ValueError, match="foreground_params must have shape \\(3, 2\\)"):
         two_layer_frames(img, img, np.zeros((8, 8), bool), np.zeros((3, 2)), np.zeros((2, 2)))
+
+
+def test_layer_motion_is_each_pixels_own_layer_and_a_gaussian_mixture_is_its_translation_case(rng):
+    flow, D, labels = two_layer_flow(rng, noise=0.0)
+    np.testing.assert_allclose(layer_motion(THETA, D, labels), flow, atol=1e-12)
+    means = np.array([[1.0, -2.0], [3.0, 0.5]])
+    constant = np.concatenate([means[:, None, :], np.zeros((2, 2, 2))], axis=1)
+    np.testing.assert_allclose(layer_motion(constant, D, labels), means[labels])
+    with pytest.raises(ValueError, match="labels must lie in 0..1"):
+        layer_motion(THETA, D, labels + 1)
+    with pytest.raises(ValueError, match="labels must be integers of shape"):
+        layer_motion(THETA, D, labels[:5])

@@ -228,3 +228,30 @@ def test_merge_check_explains_that_components_may_share_a_class():
         out[rows] = cols
         return out
     assert "share a class" in _failure(mri_checks.check_merge_components, one_to_one)
+
+
+# Notebook 13, section 6: why six tissue classes cannot be scored offline (the numbers the notebook prints).
+SHIPPED = ["mni_icbm152_gm_tal_nlin_sym_09a_converted.nii.gz", "mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz",
+           "mni_icbm152_wm_tal_nlin_sym_09a_converted.nii.gz"]
+
+
+def test_nilearn_ships_only_a_t1_image_and_grey_and_white_matter_maps_of_the_template():
+    pytest.importorskip("nilearn")
+    assert mri.template_files() == SHIPPED                  # no CSF map, no brain-mask file, no head
+
+
+def test_template_files_says_how_to_install_nilearn_when_it_is_missing(monkeypatch):
+    monkeypatch.setitem(sys.modules, "nilearn", None)
+    with pytest.raises(ImportError, match="pip install nilearn"):
+        mri.template_files()
+
+
+def test_the_one_millimetre_template_is_skull_stripped_with_a_mask_at_t1_above_02():
+    pytest.importorskip("nilearn")
+    data = load_mni152(resolution=1)
+    outside = data.t1[~data.mask]
+    # notebook 13 prints: T1 >= 0.204 inside, <= 0.200 outside; 99.95% of 6,792,300 voxels outside are exactly 0
+    # nilearn thresholds the float32 image at 0.2: the brightest voxel outside holds float32(0.2) = 0.2000000030
+    assert data.t1[data.mask].min() > np.float32(0.2) >= outside.max() and round(data.t1[data.mask].min(), 3) == 0.204
+    assert outside.size == 6_792_300 and abs(np.mean(outside == 0) - 0.9995) < 5e-5
+    assert np.unique(data.labels).tolist() == [OUTSIDE, 0, 1, 2]      # three tissues, nothing labels the rest

@@ -298,3 +298,18 @@ def test_mean_field_e_step_is_rho_times_gaussian_times_the_potts_factor():
     expected /= expected.sum(axis=1, keepdims=True)
     got = mean_field_e_step(mix.weighted_logpdf(x), resp, mask, beta=beta)
     np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_histogram_dice_equals_dice_on_every_sample():
+    from emlib.apps.segmentation import histogram_dice
+
+    rng = np.random.default_rng(3)
+    truth = rng.integers(0, 3, 600)
+    x = np.round(MIX3.means[truth, 0] + 0.1 * rng.standard_normal(600), 2)   # few distinct values, as in 8-bit MRI
+    values, _, index = value_counts(x)
+    table = overlap_counts(index, truth, values.shape[0], 3)
+    expected = dice(sort_by_mean(MIX3).classify(x[:, None]), truth, 3)
+    np.testing.assert_allclose(histogram_dice(MIX3, values, table), expected)
+    assert 0.5 < expected.mean() < 1.0                                       # a test with something to get wrong
+    with pytest.raises(ValueError, match=r"table must have shape \(u, K\)"):
+        histogram_dice(MIX3, values, table[:, :2])

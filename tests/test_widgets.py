@@ -285,3 +285,23 @@ def test_constructor_validates_arguments(kwargs, error, words):
 def test_go_to_validates_half(explorer):
     with pytest.raises(ValueError, match="half"):
         explorer.go_to(1, "X")
+
+
+def test_figure_slider_draws_for_the_slider_value_and_describes_the_figure(monkeypatch):
+    import ipywidgets
+    import matplotlib.pyplot as plt
+
+    from emlib.course.widgets import figure_slider
+
+    drawn, shown = [], []
+    monkeypatch.setattr(plt, "show", lambda: shown.append(plt.gcf().emlib_alt))
+    slider = ipywidgets.FloatSlider(value=1.5, min=0, max=3)
+    box = figure_slider(lambda ax, v: drawn.append(v), slider, alt=lambda v: f"value {v}")
+    assert box.children[0] is slider and drawn == [1.5] and shown == ["value 1.5"]
+    slider.value = 2.0
+    assert drawn == [1.5, 2.0] and shown[-1] == "value 2.0"
+    plt.close("all")
+    with pytest.raises(TypeError, match="draw and alt must be callables"):
+        figure_slider(None, slider, alt=str)
+    with pytest.raises(TypeError, match="slider must be an ipywidgets value widget"):
+        figure_slider(lambda ax, v: None, 3, alt=str)

@@ -31,7 +31,14 @@ before:
 A plain Gaussian mixture on the flow vectors (one constant flow per layer)
 is the special case where theta_k keeps only its first row.
 
-Shapes: n pixels, m layers; ``flow`` is (n, 2), ``design`` phi is (n, 3).
+The motion may also have a single component (q = 1): a rectified stereo
+pair moves every point along its image row by its disparity d, and on a
+flat surface of the scene d is an affine function of (r, c), so each layer
+is a plane (see :mod:`emlib.apps.stereo`). The mixture's functions take q = 1 or 2.
+
+Shapes: n pixels, m layers, q motion components (2 for optical flow: row,
+column; 1 for a disparity); ``flow`` is (n, q), ``design`` phi is (n, 3),
+theta is (m, 3, q), Sigma is (m, q, q).
 """
 
 from __future__ import annotations
@@ -63,10 +70,11 @@ class AffineMotionMixture:
     Parameters
     ----------
     weights : array-like of shape (m,), non-negative, summing to 1 (within 1e-8)
-    params : array-like of shape (m, 3, 2): theta_k, so that the flow layer k
-        predicts at design row phi = (1, r, c) is phi @ params[k], a (row, column) displacement
-    covariances : array-like of shape (m, 2, 2), symmetric positive definite:
-        the spread Sigma_k of the measured flow around the layer's affine motion
+    params : array-like of shape (m, 3, q), q = 2 (optical flow) or 1 (disparity):
+        theta_k, so that the motion layer k predicts at design row phi = (1, r, c) is
+        phi @ params[k], a (row, column) displacement or a disparity
+    covariances : array-like of shape (m, q, q), symmetric positive definite:
+        the spread Sigma_k of the measured motion around the layer's affine motion
     """
 
     weights: np.ndarray
@@ -78,15 +86,17 @@ class AffineMotionMixture:
         th = as_float_array(self.params, "params", 3)
         cov = as_float_array(self.covariances, "covariances", 3)
         m = w.shape[0]
-        if th.shape != (m, 3, 2):
-            raise ValueError(f"params must have shape (m, 3, 2) = ({m}, 3, 2), got {th.shape}")
-        if cov.shape != (m, 2, 2):
-            raise ValueError(f"covariances must have shape (m, 2, 2) = ({m}, 2, 2), got {cov.shape}")
+        if th.shape[:2] != (m, 3) or th.shape[2] not in MOTION_COMPONENTS:
+            raise ValueError(f"params must have shape (m, 3, q) = ({m}, 3, q) with q = 2 (flow) or 1 "
+                             f"(disparity), got {th.shape}")
+        q = th.shape[2]
+        if cov.shape != (m, q, q):
+            raise ValueError(f"covariances must have shape (m, q, q) = ({m}, {q}, {q}), got {cov.shape}")
         for name, a in (("params", th), ("covariances", cov)):
             check_finite(a, name)
-        if np.any(np.abs(cov[:, 0, 1] - cov[:, 1, 0]) > 1e-8 * np.abs(cov).max(axis=(1, 2))):
-            raise ValueError("covariances must be symmetric 2 x 2 matrices")
-        det = cov[:, 0, 0] * cov[:, 1, 1] - cov[:, 0, 1] * cov[:, 1, 0]
+        if np.any(np.abs(cov - np.swapaxes(cov, 1, 2)) > 1e-8 * np.abs(cov).max(axis=(1, 2), keepdims=True)):
+            raise ValueError(f"covariances must be symmetric {q} x {q} matrices")
+        det = np.linalg.det(cov)
         if np.any(cov[:, 0, 0] <= 0) or np.any(det <= 0):
             bad = np.flatnonzero((cov[:, 0, 0] <= 0) | (det <= 0)).tolist()
             raise ValueError(f"covariances must be positive definite; layers {bad} are not. "
@@ -98,15 +108,25 @@ class AffineMotionMixture:
         """m, the number of layers."""
         return self.weights.shape[0]
 
+    @property
+    def n_motion_components(self) -> int:
+        """q, the number of motion components: 2 for optical flow, 1 for a disparity."""
+        return self.params.shape[2]
+
     def __repr__(self) -> str:
         with np.printoptions(precision=4, suppress=True):
             return f"AffineMotionMixture(m={self.n_components}, weights={self.weights})"
 
 
+# q, the number of motion components: 2 for a (row, column) optical flow, 1 for a disparity.
+MOTION_COMPONENTS = (1, 2)
+
+
 def _check_flow_design(flow, design):
     F = as_float_array(flow, "flow", 2)
-    if F.shape[1] != 2:
-        raise ValueError(f"flow must have shape (n, 2), one (row, column) displacement per pixel, got {F.shape}")
+    if F.shape[1] not in MOTION_COMPONENTS:
+        raise ValueError(f"flow must have shape (n, 2), one (row, column) displacement per pixel, or (n, 1), "
+                         f"one disparity per pixel; got {F.shape}")
     Phi = as_float_array(design, "design", 2)
     if Phi.shape != (F.shape[0], 3):
         raise ValueError(f"design must have shape (n, 3) = ({F.shape[0]}, 3), rows (1, r, c) "
@@ -116,9 +136,12 @@ def _check_flow_design(flow, design):
     return F, Phi
 
 
-def _check_model(model):
+def _check_model(model, q: int):
     if not isinstance(model, AffineMotionMixture):
         raise TypeError(f"model must be an emlib.apps.motion.AffineMotionMixture, got {type(model).__name__}")
+    if model.n_motion_components != q:
+        raise ValueError(f"model describes motions of {model.n_motion_components} component(s) but flow has "
+                         f"{q} column(s); fit the model to flow of the same shape")
     return model
 
 
@@ -140,39 +163,63 @@ def affine_design(positions) -> np.ndarray:
 
 
 def affine_flow(params, design) -> np.ndarray:
-    """The flow each layer predicts at each pixel, theta_k^T phi_i, shape (n, m, 2).
+    """The motion each layer predicts at each pixel, theta_k^T phi_i, shape (n, m, q).
 
     Parameters
     ----------
-    params : array-like of shape (m, 3, 2)
+    params : array-like of shape (m, 3, q), q = 2 (flow) or 1 (disparity)
     design : array-like of shape (n, 3)
     """
     th = as_float_array(params, "params", 3)
-    if th.shape[1:] != (3, 2):
-        raise ValueError(f"params must have shape (m, 3, 2), got {th.shape}")
+    if th.shape[1] != 3 or th.shape[2] not in MOTION_COMPONENTS:
+        raise ValueError(f"params must have shape (m, 3, q) with q = 2 (flow) or 1 (disparity), got {th.shape}")
     Phi = as_float_array(design, "design", 2)
     if Phi.shape[1] != 3:
         raise ValueError(f"design must have shape (n, 3), got {Phi.shape}")
     return np.einsum("na,kab->nkb", Phi, th)
 
 
+def layer_motion(params, design, labels) -> np.ndarray:
+    """The motion of each pixel's own layer, theta_{k_i}^T phi_i, shape (n, q).
+
+    With ``labels`` the MAP layers (:attr:`MotionEMResult.labels`) this is
+    the motion the fitted model predicts at each pixel. A Gaussian mixture
+    on the motion values is the special case theta_k = (mu_k, 0, 0): stack
+    its means as ``params[:, 0]`` with zeros below.
+
+    Parameters
+    ----------
+    params : array-like of shape (m, 3, q)
+    design : array-like of shape (n, 3)
+    labels : array-like of shape (n,), integers in 0..m-1
+    """
+    predicted = affine_flow(params, design)                            # (n, m, q), validated there
+    lab = np.asarray(labels)
+    if lab.shape != predicted.shape[:1] or lab.dtype.kind not in "iu":
+        raise ValueError(f"labels must be integers of shape (n,) = ({predicted.shape[0]},), got "
+                         f"{lab.dtype} of shape {lab.shape}")
+    if lab.size and (lab.min() < 0 or lab.max() >= predicted.shape[1]):
+        raise ValueError(f"labels must lie in 0..{predicted.shape[1] - 1} (one per layer), "
+                         f"got {lab.min()}..{lab.max()}")
+    return predicted[np.arange(lab.shape[0]), lab]
+
+
 def motion_weighted_logpdf(flow, design, model: AffineMotionMixture) -> np.ndarray:
     """ln rho_k + ln N(f_i | theta_k^T phi_i, Sigma_k) for every pixel and layer, shape (n, m).
 
-    With the residual e_ik = f_i - theta_k^T phi_i and Sigma_k 2 x 2:
-    ln N = -(2 ln 2 pi + ln det Sigma_k + e_ik^T Sigma_k^{-1} e_ik) / 2.
+    With the residual e_ik = f_i - theta_k^T phi_i and Sigma_k q x q:
+    ln N = -(q ln 2 pi + ln det Sigma_k + e_ik^T Sigma_k^{-1} e_ik) / 2.
     """
     F, Phi = _check_flow_design(flow, design)
-    model = _check_model(model)
-    resid = F[:, None, :] - affine_flow(model.params, Phi)             # (n, m, 2)
+    model = _check_model(model, F.shape[1])
+    resid = F[:, None, :] - affine_flow(model.params, Phi)             # (n, m, q)
     cov = model.covariances
-    det = cov[:, 0, 0] * cov[:, 1, 1] - cov[:, 0, 1] ** 2              # (m,)
-    inv = np.stack([np.stack([cov[:, 1, 1], -cov[:, 0, 1]], -1),
-                    np.stack([-cov[:, 0, 1], cov[:, 0, 0]], -1)], -2) / det[:, None, None]
+    _, logdet = np.linalg.slogdet(cov)                                 # (m,); positive definite, checked
+    inv = np.linalg.inv(cov)                                           # (m, q, q), q <= 2
     maha = np.einsum("nka,kab,nkb->nk", resid, inv, resid)
     with np.errstate(divide="ignore"):
         log_w = np.log(model.weights)
-    return log_w - 0.5 * (2 * LOG_2PI + np.log(det) + maha)
+    return log_w - 0.5 * (F.shape[1] * LOG_2PI + logdet + maha)
 
 
 def motion_e_step(flow, design, model: AffineMotionMixture) -> tuple[np.ndarray, float]:
@@ -180,9 +227,9 @@ def motion_e_step(flow, design, model: AffineMotionMixture) -> tuple[np.ndarray,
 
     Parameters
     ----------
-    flow : array-like of shape (n, 2)
+    flow : array-like of shape (n, q), q = 2 (flow) or 1 (disparity)
     design : array-like of shape (n, 3)
-    model : AffineMotionMixture with m layers
+    model : AffineMotionMixture with m layers and the same q
 
     Returns
     -------
@@ -198,7 +245,7 @@ LAYER_REMEDY = "Use fewer layers, or start from other labels or responsibilities
 
 
 def update_affine_params(flow, design, resp) -> np.ndarray:
-    """M-step for the affine motions: weighted least squares, shape (m, 3, 2).
+    """M-step for the affine motions: weighted least squares, shape (m, 3, q).
 
         theta_k = (sum_i E[z_i^(k)] phi_i phi_i^T)^{-1} sum_i E[z_i^(k)] phi_i f_i^T
 
@@ -209,7 +256,7 @@ def update_affine_params(flow, design, resp) -> np.ndarray:
 
     Parameters
     ----------
-    flow : array-like of shape (n, 2)
+    flow : array-like of shape (n, q), q = 2 (flow) or 1 (disparity)
     design : array-like of shape (n, 3)
     resp : array-like of shape (n, m)
     """
@@ -217,7 +264,7 @@ def update_affine_params(flow, design, resp) -> np.ndarray:
     resp = check_responsibilities(resp, F.shape[0])
     check_collapse(resp.sum(axis=0), LAYER_REMEDY)
     gram = np.einsum("nk,na,nb->kab", resp, Phi, Phi)                  # (m, 3, 3)
-    rhs = np.einsum("nk,na,nc->kac", resp, Phi, F)                     # (m, 3, 2)
+    rhs = np.einsum("nk,na,nc->kac", resp, Phi, F)                     # (m, 3, q)
     try:
         return np.linalg.solve(gram, rhs)
     except np.linalg.LinAlgError:
@@ -226,16 +273,16 @@ def update_affine_params(flow, design, resp) -> np.ndarray:
 
 
 def update_motion_covariances(flow, design, resp, params, reg: float = 1e-6) -> np.ndarray:
-    """M-step for the residual covariances, shape (m, 2, 2).
+    """M-step for the residual covariances, shape (m, q, q).
 
         Sigma_k = sum_i E[z_i^(k)] e_ik e_ik^T / sum_i E[z_i^(k)] + reg I,   e_ik = f_i - theta_k^T phi_i
 
     Parameters
     ----------
-    flow : array-like of shape (n, 2)
+    flow : array-like of shape (n, q), q = 2 (flow) or 1 (disparity)
     design : array-like of shape (n, 3)
     resp : array-like of shape (n, m)
-    params : array-like of shape (m, 3, 2), usually the new theta_k
+    params : array-like of shape (m, 3, q), usually the new theta_k
     reg : float >= 0, added to the diagonal (a layer that fits its pixels
         exactly would otherwise get a singular covariance)
     """
@@ -243,8 +290,10 @@ def update_motion_covariances(flow, design, resp, params, reg: float = 1e-6) -> 
     resp = check_responsibilities(resp, F.shape[0])
     reg = check_float(reg, "reg", minimum=0.0)
     th = as_float_array(params, "params", 3)
-    if th.shape != (resp.shape[1], 3, 2):
-        raise ValueError(f"params must have shape (m, 3, 2) = ({resp.shape[1]}, 3, 2), got {th.shape}")
+    want = (resp.shape[1], 3, F.shape[1])
+    if th.shape != want:
+        raise ValueError(f"params must have shape (m, 3, q) = {want} for {want[0]} layers and flow of shape "
+                         f"(n, {want[2]}), got {th.shape}")
     nk = check_collapse(resp.sum(axis=0), LAYER_REMEDY)
     resid = F[:, None, :] - affine_flow(th, Phi)
     scatter = np.einsum("nk,nka,nkb->kab", resp, resid, resid)          # S_k of the residuals
@@ -256,7 +305,7 @@ def motion_m_step(flow, design, resp, *, reg: float = 1e-6) -> AffineMotionMixtu
 
     Parameters
     ----------
-    flow : array-like of shape (n, 2)
+    flow : array-like of shape (n, q), q = 2 (flow) or 1 (disparity)
     design : array-like of shape (n, 3)
     resp : array-like of shape (n, m); a one-hot matrix gives the per-layer
         least-squares fit of a known segmentation
@@ -307,7 +356,8 @@ def em_motion(flow, design, init, *, max_iter: int = 100, tol: float = 1e-6,
     Parameters
     ----------
     flow : array-like of shape (n, 2), the flow vector of each pixel
-        (e.g. :func:`emlib.apps.features.flow_vectors`)
+        (e.g. :func:`emlib.apps.features.flow_vectors`), or of shape (n, 1),
+        the disparity of each pixel of a rectified stereo pair
     design : array-like of shape (n, 3), rows (1, r_i, c_i) (:func:`affine_design`)
     init : AffineMotionMixture (theta^(0)), or responsibilities of shape (n, m)
         from which one M-step builds it (e.g. the posterior of a Gaussian mixture
@@ -328,7 +378,7 @@ def em_motion(flow, design, init, *, max_iter: int = 100, tol: float = 1e-6,
     tol = check_float(tol, "tol", minimum=0.0)
     reg = check_float(reg, "reg", minimum=0.0)
     if isinstance(init, AffineMotionMixture):
-        model = init
+        model = _check_model(init, F.shape[1])
     else:
         model = motion_m_step(F, Phi, init, reg=reg)
     run = iterate(lambda layers: _MotionEvidence(*motion_e_step(F, Phi, layers)),

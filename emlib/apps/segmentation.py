@@ -433,3 +433,33 @@ def mrf_em(X, mask, init: Mixture, *, beta: float = 1.0, index=None, covariance:
 class _MeanFieldEvidence(NamedTuple):
     resp: np.ndarray
     change: float
+
+
+def histogram_dice(mixture: Mixture, values, table) -> np.ndarray:
+    """The Dice score of every class of a 1-D mixture's MAP segmentation, from a histogram split by true class.
+
+    Component k of ``sort_by_mean(mixture)`` (darkest first) is class k. Every sample of one value gets
+    the same label, so the score over n samples equals the score over the (value, class) pairs of the
+    table, each weighted by its count: the same numbers as :func:`dice` on all samples, from u rows.
+
+    Parameters
+    ----------
+    mixture : Mixture with d = 1 and K components, K the number of classes
+    values : array-like of shape (u, 1), the distinct values (from :func:`value_counts`)
+    table : array-like of shape (u, K): table[v, k] = the number of samples of value v whose true class
+        is k (from :func:`emlib.scoring.overlap_counts`)
+
+    Returns
+    -------
+    array of shape (K,)
+    """
+    table = np.asarray(table)
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 2 or values.shape[1] != 1:
+        raise ValueError(f"values must have shape (u, 1), got {values.shape}")
+    if table.ndim != 2 or table.shape != (values.shape[0], mixture.n_components):
+        raise ValueError(f"table must have shape (u, K) = ({values.shape[0]}, {mixture.n_components}): a row per "
+                         f"value and a column per class (one class per component), got {table.shape}")
+    value, tissue = np.nonzero(table)
+    labels = sort_by_mean(mixture).classify(values)[value]
+    return dice(labels, tissue, mixture.n_components, sample_weight=table[value, tissue])

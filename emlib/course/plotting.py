@@ -741,6 +741,37 @@ def label_imshow(ax, labels, n_labels: int, *, names=None, outside: str | None =
     return image
 
 
+def map_imshow(ax, image, title=None, *, cmap="viridis", vmin=None, vmax=None, label=None, unknown="0.6"):
+    """Draw a map whose colour carries a value (a disparity, an error), without ticks; returns the AxesImage.
+
+    Pixels that are NaN or infinite (unknown) are drawn in the colour ``unknown``. With ``label`` a colour
+    bar beside ``ax`` names the value; without it, draw one shared bar with ``fig.colorbar(image, ax=axes)``.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    image : array-like of shape (h, w), real numbers (NaN or inf where unknown)
+    title : str or None
+    cmap : a perceptually uniform colour map name (default "viridis") or Colormap
+    vmin, vmax : float or None, the value range of the colour map
+    label : str or None, the colour bar's label (with the unit)
+    unknown : a Matplotlib colour for unknown pixels
+    """
+    values = np.asarray(image, dtype=np.float64)
+    if values.ndim != 2:
+        raise ValueError(f"image must be a 2-D array (h, w), got shape {values.shape}")
+    colours = plt.get_cmap(cmap).with_extremes(bad=unknown)
+    shown = ax.imshow(np.where(np.isfinite(values), values, np.nan), cmap=colours, vmin=vmin, vmax=vmax,
+                      interpolation="nearest")
+    if title is not None:
+        ax.set_title(title)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if label is not None:
+        ax.figure.colorbar(shown, ax=ax, label=label)
+    return shown
+
+
 def three_views(volume, centre) -> list:
     """Axial, coronal and sagittal slices of a 3-D volume through ``centre``, oriented for display.
 
@@ -1192,3 +1223,731 @@ def plot_fit_and_loglik(X, result, *, start=None, n_std=(1, 2, 3), labels=("$x_1
     ax_l.set_title("log-likelihood per sample along the run")
     fig.tight_layout()
     return fig
+
+
+# --- helpers for notebooks 07-10b (trim pass) ------------------------------------------------
+
+def plot_hardening(ax, X, means, sigmas):
+    """How one E-step of the k-means-limit mixture hardens as sigma shrinks.
+
+    For every sigma, one E-step with equal weights 1/m and covariance sigma^2 I
+    at ``means``; drawn against sigma (log scale): the mean over the points of
+    max_k E[z_i^(k)] (1 = hard, 1/m = no preference) and of the entropy
+    -sum_k E[z_i^(k)] ln E[z_i^(k)] divided by ln m (0 = hard, 1 = uniform).
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    X : array of shape (n, d)
+    means : array of shape (m, d), m >= 2
+    sigmas : array-like of shape (s,), positive
+
+    Returns
+    -------
+    ax
+    """
+    from ..kmeans import kmeans_limit_mixture
+    from ..steps import e_step
+
+    means = np.asarray(means, dtype=float)
+    sigmas = np.asarray(sigmas, dtype=float)
+    if means.ndim != 2 or means.shape[0] < 2:
+        raise ValueError(f"means must have shape (m, d) with m >= 2, got shape {means.shape}")
+    if sigmas.ndim != 1 or sigmas.size == 0 or not np.all(np.isfinite(sigmas) & (sigmas > 0)):
+        raise ValueError("sigmas must be a non-empty 1-D array of positive numbers")
+    m = means.shape[0]
+    max_resp, entropy = [], []
+    for sigma in sigmas:
+        resp, _ = e_step(X, kmeans_limit_mixture(means, sigma))
+        max_resp.append(resp.max(axis=1).mean())
+        with np.errstate(divide="ignore", invalid="ignore"):
+            h = -np.sum(np.where(resp > 0, resp * np.log(resp), 0.0), axis=1) / np.log(m)
+        entropy.append(h.mean())
+    ax.semilogx(sigmas, max_resp, color=PALETTE[0], label=r"mean of $\max_k E[z_i^{(k)}]$")
+    ax.semilogx(sigmas, entropy, color=PALETTE[1], ls="--", label=r"mean entropy / $\ln m$")
+    ax.axhline(1 / m, color="0.6", ls=":", lw=1)
+    ax.set_xlabel(r"$\sigma$")
+    ax.set_ylim(-0.03, 1.03)
+    ax.legend(fontsize=10)
+    return ax
+
+
+def plot_means_on_labels(ax, X, resp, means, *, true_means=None, title=None):
+    """Points coloured by responsibilities (or 0/1 labels), the estimated means as black crosses.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    X : array of shape (n, 2)
+    resp : array of shape (n, m), E[z_i^(k)] or one-hot labels (``np.eye(m)[labels]``)
+    means : array of shape (m, 2), the estimated means
+    true_means : array of shape (m', 2) or None, drawn as yellow circles
+    title : str or None
+
+    Returns
+    -------
+    ax
+    """
+    means = np.asarray(means, dtype=float)
+    if means.ndim != 2 or means.shape[1] != 2:
+        raise ValueError(f"means must have shape (m, 2), got shape {means.shape}")
+    plot_mixture_2d(X, resp=resp, ax=ax, s=6, title=title)
+    ax.plot(*means.T, "kx", ms=10, mew=2, label="estimated means")
+    if true_means is not None:
+        ax.plot(*np.asarray(true_means, dtype=float).T, "o", color=PALETTE[7], mec="k", ms=9, label="true means")
+    ax.set_aspect("equal")
+    return ax
+
+
+def plot_iteration_costs(per_iteration, runs, *, best=None, floor=None, positions=None, title=None):
+    """The cost of one iteration (box plots) and a race redrawn against time.
+
+    Left: a box plot per method of its measured seconds per iteration (in ms,
+    outliers not drawn). Right: each run's l(theta^(t)) / n against t times the
+    method's *median* time per iteration (:func:`plot_runs`).
+
+    Parameters
+    ----------
+    per_iteration : dict {label: array of shape (k,)}, seconds per iteration, k >= 1
+    runs : dict {label: result} with the same labels, each with ``mean_loglik`` of shape (T + 1,)
+    best, floor, positions : as in :func:`plot_runs`
+    title : str or None, the title of the box plot
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    if list(per_iteration) != list(runs):
+        raise ValueError(f"per_iteration and runs must have the same labels, got {list(per_iteration)} and {list(runs)}")
+    times = {label: np.asarray(t, dtype=float).ravel() for label, t in per_iteration.items()}
+    for label, t in times.items():
+        if t.size == 0 or not np.all(np.isfinite(t) & (t >= 0)):
+            raise ValueError(f"per_iteration[{label!r}] must be a non-empty array of non-negative seconds")
+    fig, (ax_box, ax_time) = plt.subplots(1, 2, figsize=(11, 4.4), gridspec_kw={"width_ratios": [1, 2]})
+    ax_box.boxplot([1e3 * t for t in times.values()], showfliers=False, widths=0.5)
+    ax_box.set_xticks(np.arange(1, len(times) + 1), list(times))
+    ax_box.set_ylabel("time per iteration (ms)")
+    ax_box.set_ylim(bottom=0)
+    if title:
+        ax_box.set_title(title)
+    plot_runs(ax_time, runs, best=best, floor=floor, positions=positions,
+              seconds_per_iteration={label: float(np.median(t)) for label, t in times.items()})
+    ax_time.set_xscale("symlog", linthresh=1)
+    ax_time.set_xlabel("iterations x median time per iteration (ms)")
+    ax_time.legend(fontsize=10, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_conditional_density(ax, x, resp, means, variances, *, imputed=None, label="conditional density"):
+    """A 1-D conditional density as a mixture: its weighted components shaded, the total in black.
+
+    The density of a missing feature given the observed ones is
+    sum_k E[z^(k)] N(x | x_hat_k, C_k); components with responsibility
+    below 0.001 are not shaded.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    x : array of shape (g,), where to draw
+    resp : array of shape (m,), the responsibilities (summing to 1)
+    means : array of shape (m,), each component's conditional mean x_hat_k
+    variances : array of shape (m,), each component's conditional variance C_k > 0
+    imputed : float or None, drawn as a dashed vertical line (the conditional mean)
+    label : str, the legend entry of the total
+
+    Returns
+    -------
+    ax
+    """
+    x = np.asarray(x, dtype=float)
+    resp, means, variances = (np.asarray(a, dtype=float).ravel() for a in (resp, means, variances))
+    if not resp.shape == means.shape == variances.shape:
+        raise ValueError(f"resp, means and variances must have the same shape (m,), got {resp.shape}, "
+                         f"{means.shape}, {variances.shape}")
+    if not np.all(variances > 0):
+        raise ValueError("variances must be positive")
+    colors = component_colors(resp.size)
+    hatches = ("", "//", "..", "\\\\", "xx", "oo")
+    total = np.zeros_like(x)
+    for k in range(resp.size):
+        part = resp[k] * np.exp(-0.5 * (x - means[k]) ** 2 / variances[k]) / np.sqrt(2 * np.pi * variances[k])
+        total += part
+        if resp[k] > 1e-3:
+            ax.fill_between(x, part, color=colors[k], alpha=0.35, hatch=hatches[k % len(hatches)],
+                            label=f"component {k + 1} (responsibility {resp[k]:.2f})")
+    ax.plot(x, total, color="k", lw=1.5, label=label)
+    if imputed is not None:
+        ax.axvline(imputed, color="k", ls="--", lw=1.5, label="imputed value (conditional mean)")
+    ax.set_ylabel("density")
+    ax.legend(fontsize=10, loc="upper right")
+    return ax
+
+
+def plot_fit_and_truth(ax, X, fitted, truth, *, n_std=2, dims=(0, 1)):
+    """The complete rows of X (grey), a fitted mixture's ellipses (solid) and the true ones (dotted).
+
+    Component k of ``fitted`` should already be matched to component k of
+    ``truth`` (:func:`emlib.scoring.match_components`): they share a colour.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    X : array of shape (n, d), NaN where an entry is missing
+    fitted, truth : Mixture with the same number of components, dimension d
+    n_std : float, the ellipses' size in standard deviations
+    dims : (int, int), the two features drawn
+
+    Returns
+    -------
+    ax
+    """
+    X = np.asarray(X, dtype=float)
+    if fitted.n_components != truth.n_components:
+        raise ValueError(f"fitted and truth must have the same number of components, got "
+                         f"{fitted.n_components} and {truth.n_components}")
+    complete = ~np.isnan(X).any(axis=1)
+    i, j = dims
+    ax.scatter(X[complete, i], X[complete, j], s=5, color="0.65", label="complete rows")
+    plot_ellipses(ax, fitted, n_std=(n_std,), dims=dims)
+    before = len(ax.patches)
+    plot_ellipses(ax, truth, n_std=(n_std,), dims=dims, label_means=False, alpha_by_weight=False)
+    for patch in ax.patches[before:]:
+        patch.set_linestyle(":")
+    ax.set_xlabel(f"feature {i + 1}")
+    ax.set_ylabel(f"feature {j + 1}")
+    return ax
+
+
+def plot_curve_panels(x, means, spreads, labels, titles, *, xlabel=None, ylabel=None, log_panels=()):
+    """A row of panels, one per quantity, each with a curve and a band per method (:func:`plot_curves_with_spread`).
+
+    Parameters
+    ----------
+    x : array of shape (p,)
+    means, spreads : arrays of shape (p, L, P): at each x, for each of L methods, P quantities
+    labels : L method names (one legend below the panels)
+    titles : P panel titles
+    xlabel, ylabel : str or None (ylabel on the first panel)
+    log_panels : indices of the panels with a logarithmic y-axis
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    x = np.asarray(x, dtype=float)
+    means, spreads = np.asarray(means, dtype=float), np.asarray(spreads, dtype=float)
+    if means.shape != spreads.shape or means.shape != (x.size, len(labels), len(titles)):
+        raise ValueError(f"means and spreads must have shape (len(x), len(labels), len(titles)) = "
+                         f"{(x.size, len(labels), len(titles))}, got {means.shape} and {spreads.shape}")
+    fig, axes = plt.subplots(1, len(titles), figsize=(4.35 * len(titles), 4.2), squeeze=False)
+    for p, ax in enumerate(axes[0]):
+        plot_curves_with_spread(ax, x, {name: means[:, k, p] for k, name in enumerate(labels)},
+                                spread={name: spreads[:, k, p] for k, name in enumerate(labels)})
+        ax.set_title(titles[p])
+        if xlabel:
+            ax.set_xlabel(xlabel)
+        if p in log_panels:
+            ax.set_yscale("log")
+    if ylabel:
+        axes[0, 0].set_ylabel(ylabel)
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="lower center", ncol=len(labels), fontsize=11,
+               frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig
+
+
+def plot_trim_history(result, *, linthresh=20):
+    """A trimmed EM run: components left after each M-step (left), l / n with each trim marked (right).
+
+    Parameters
+    ----------
+    result : EMResult with its ``history`` (T + 1 mixtures) and ``mean_loglik`` of shape (T + 1,)
+    linthresh : float, the x-axes are linear up to this iteration, logarithmic after
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    if not getattr(result, "history", None):
+        raise ValueError("result must carry its history: run emlib.em(..., keep_history=True)")
+    counts = np.array([mix.n_components for mix in result.history])
+    fig, (ax_m, ax_l) = plt.subplots(1, 2, figsize=(11, 4))
+    ax_m.step(np.arange(counts.size), counts, where="post", color="k")
+    ax_m.set_ylabel("components m")
+    ax_m.set_title("components left after each M-step")
+    ax_m.set_ylim(0, counts.max() + 2)
+    plot_loglik(result.mean_loglik, ax=ax_l, label="with trimming")
+    ax_l.set_ylabel("log-likelihood per sample")
+    for t in np.flatnonzero(np.diff(counts)) + 1:
+        ax_l.axvline(t, color=PALETTE[1], lw=0.8, alpha=0.6)
+    ax_l.set_title("log-likelihood (vermillion lines: a trim)")
+    for ax in (ax_m, ax_l):
+        ax.set_xscale("symlog", linthresh=linthresh)
+        ax.set_xlim(0, counts.size)
+        ax.set_xlabel(f"iteration t (log scale after {linthresh:g})")
+    fig.tight_layout()
+    return fig
+
+
+def plot_density_2d(ax, mixture, lim, *, resolution=161, cmap="Greys"):
+    """A 2-D mixture density p(x) as filled contours on [-lim, lim]^2, with a colour bar.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    mixture : Mixture of dimension 2
+    lim : float > 0, half the side of the square drawn
+    resolution : int, grid points per side
+
+    Returns
+    -------
+    ax
+    """
+    if mixture.n_features != 2:
+        raise ValueError(f"mixture must be 2-D, got dimension {mixture.n_features}")
+    if not lim > 0:
+        raise ValueError(f"lim must be positive, got {lim}")
+    grid = np.linspace(-lim, lim, resolution)
+    G = np.stack(np.meshgrid(grid, grid), axis=-1).reshape(-1, 2)
+    shade = ax.contourf(grid, grid, mixture.pdf(G).reshape(grid.size, grid.size), levels=20, cmap=cmap)
+    ax.figure.colorbar(shade, ax=ax, label="density p(x)")
+    ax.set_aspect("equal")
+    return ax
+
+
+def narrowest_sd(mixture) -> np.ndarray:
+    """Each component's narrowest standard deviation, sqrt of the smallest eigenvalue of Sigma_k, shape (m,)."""
+    return np.sqrt(np.linalg.eigvalsh(mixture.covariances)[:, 0])
+
+
+def plot_highlighted(ax, X, mixture, highlight, *, color=PALETTE[1], n_std=(1,), linewidth=3.0):
+    """Many components as outlines (:func:`plot_outlines`), the ones in ``highlight`` thick and coloured.
+
+    For pointing at a few components of many, e.g. the needle-thin ones on a ring.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    X : array of shape (n, 2)
+    mixture : Mixture with 2-D components
+    highlight : array of component indices, or a boolean array of shape (m,)
+    color : the highlighted components' colour
+
+    Returns
+    -------
+    ax
+    """
+    highlight = np.asarray(highlight)
+    if highlight.dtype == bool:
+        if highlight.shape != (mixture.n_components,):
+            raise ValueError(f"a boolean highlight must have shape ({mixture.n_components},), got {highlight.shape}")
+        highlight = np.flatnonzero(highlight)
+    plot_outlines(ax, X, mixture)
+    if highlight.size:
+        part = Mixture(np.full(highlight.size, 1.0 / highlight.size), mixture.means[highlight],
+                       mixture.covariances[highlight])
+        plot_ellipses(ax, part, n_std=n_std, colors=[color] * highlight.size, label_means=False,
+                      linewidth=linewidth, alpha_by_weight=False)
+    return ax
+
+
+def plot_weight_and_width(ax, mixtures, n, *, threshold=None):
+    """Each component as a marker: points it owns, n rho_k, against its narrowest standard deviation.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    mixtures : dict {label: Mixture}, a colour and marker each (blue circles, vermillion squares, ...)
+    n : int, the number of training points
+    threshold : float or None, a trimming threshold on rho_k, drawn at n * threshold
+
+    Returns
+    -------
+    ax
+    """
+    for k, (label, mix) in enumerate(mixtures.items()):
+        ax.scatter(n * mix.weights, narrowest_sd(mix), color=PALETTE[k % len(PALETTE)], marker=component_marker(k),
+                   s=32, alpha=0.8, label=label)
+    if threshold is not None:
+        ax.axvline(n * threshold, color="0.4", ls="--", lw=1)
+        ax.text(n * threshold, 0.03, "  trimming\n  threshold", fontsize=11, va="bottom",
+                transform=ax.get_xaxis_transform())
+    ax.set_yscale("log")
+    ax.set_xlabel(r"points owned, $n\rho_k$")
+    ax.set_ylabel("narrowest standard deviation")
+    ax.legend(fontsize=10, loc="lower right")
+    return ax
+
+
+def plot_spread_sweep(ax, sigmas, spreads, *, sigma_c=None, reference=None):
+    """The largest distance between EM's means against sigma, on the k-means-limit mixture.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    sigmas : array-like of shape (s,)
+    spreads : array-like of shape (s,), max_{j,k} ||mu_j - mu_k|| at the end of EM for each sigma
+    sigma_c : float or None, drawn as a dashed vertical line (sqrt of the largest eigenvalue of the data covariance)
+    reference : float or None, drawn as a dotted horizontal line (k-means' spread)
+
+    Returns
+    -------
+    ax
+    """
+    sigmas, spreads = np.asarray(sigmas, dtype=float), np.asarray(spreads, dtype=float)
+    if sigmas.shape != spreads.shape or sigmas.ndim != 1:
+        raise ValueError(f"sigmas and spreads must be 1-D of the same length, got shapes {sigmas.shape} and {spreads.shape}")
+    ax.plot(sigmas, spreads, marker="o", ms=3, color=PALETTE[0])
+    if sigma_c is not None:
+        ax.axvline(sigma_c, color="k", ls="--", lw=1, label=r"$\sqrt{\lambda_{\max}}$ of the data covariance")
+    if reference is not None:
+        ax.axhline(reference, color=PALETTE[1], ls=":", lw=1.5, label="k-means")
+    ax.set_xlabel(r"$\sigma$")
+    ax.set_ylabel("largest distance between EM means")
+    if sigma_c is not None or reference is not None:
+        ax.legend(fontsize=10)
+    return ax
+
+
+def plot_partitions(X, panels, *, ncols=None, size=(4.5, 4.0)):
+    """Several partitions of the same 2-D points side by side, with the same axes.
+
+    Parameters
+    ----------
+    X : array of shape (n, 2)
+    panels : dict {title: labels or Mixture}; labels of shape (n,) (ints in 0..m-1) colour the
+        points by label; a Mixture colours them by its responsibilities and draws its ellipses
+    ncols : int or None, panels per row (default: all in one row)
+    size : (float, float), the width and height of one panel in inches
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    X = np.asarray(X, dtype=float)
+    ncols = ncols or len(panels)
+    nrows = int(np.ceil(len(panels) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows), sharex=True, sharey=True,
+                             squeeze=False)
+    for ax, (title, what) in zip(axes.ravel(), panels.items()):
+        if isinstance(what, Mixture):
+            plot_mixture_2d(X, what, ax=ax, s=6, title=title)
+        else:
+            labels = np.asarray(what)
+            if labels.shape != (X.shape[0],) or labels.dtype.kind not in "iu" or labels.min() < 0:
+                raise ValueError(f"panel {title!r} must be a Mixture or labels of shape ({X.shape[0]},) "
+                                 f"(non-negative ints), got shape {labels.shape}")
+            plot_mixture_2d(X, resp=np.eye(labels.max() + 1)[labels], ax=ax, s=6, title=title)
+        ax.set_aspect("equal")
+    for ax in axes.ravel()[len(panels):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+# --- helpers for notebooks 11-16 (trim pass)
+
+
+def plot_against_m(ax, ms, curves, *, best="min", ylabel=None, title=None, xlabel="number of components m"):
+    """Curves against the number of components m (a criterion, a log-likelihood), the chosen m circled.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    ms : array-like of shape (p,), the numbers of components
+    curves : dict {label: array-like of shape (p,)}; each curve gets a colour, marker and line style
+        (as in :func:`plot_curves_with_spread`); a legend is drawn when there are two or more
+    best : "min", "max" or None, or a dict {label: "min" | "max" | None}: which value of each curve
+        is circled (None, or a label missing from the dict: none)
+    ylabel, title, xlabel : str or None
+
+    Returns
+    -------
+    ax
+    """
+    ms = np.asarray(ms, dtype=float)
+    plot_curves_with_spread(ax, ms, curves)
+    for label, y in curves.items():
+        rule = best.get(label) if isinstance(best, dict) else best
+        if rule is None:
+            continue
+        if rule not in ("min", "max"):
+            raise ValueError(f"best must be 'min', 'max' or None for every curve, got {rule!r} for {label!r}")
+        y = np.asarray(y, dtype=float)
+        k = int(np.argmin(y) if rule == "min" else np.argmax(y))
+        ax.plot(ms[k], y[k], "o", ms=14, mfc="none", mec="k")
+    ax.set_xlabel(xlabel)
+    if ylabel is not None:
+        ax.set_ylabel(ylabel)
+    if title is not None:
+        ax.set_title(title)
+    if len(curves) > 1:
+        ax.legend()
+    return ax
+
+
+def plot_restart_values(ax, finals, *, gap=False, jitter=0.12, seed=0):
+    """The final values of several EM restarts for each m: a column of dots per m, the best circled.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    finals : dict {m: array-like of shape (r,)}, e.g. the final log-likelihood per sample of r >= 1 restarts
+    gap : bool; if True, draw each value minus the best of its column (the best run sits at 0)
+    jitter : float, the dots of a column are spread at random over m +- jitter (so that equal values show)
+    seed : int, the seed of that spread
+
+    Returns
+    -------
+    ax
+    """
+    rng = np.random.default_rng(seed)
+    for m, values in finals.items():
+        v = np.asarray(values, dtype=float)
+        if v.ndim != 1 or v.size == 0:
+            raise ValueError(f"finals[{m!r}] must be a non-empty 1-D array of final values, got shape {v.shape}")
+        y = v - v.max() if gap else v
+        ax.scatter(m + rng.uniform(-jitter, jitter, v.size), y, s=22, color=PALETTE[0], alpha=0.7)
+        ax.plot(m, y.max(), "o", ms=11, mfc="none", mec="k")
+    ax.set_xticks(list(finals))
+    ax.set_xlabel("number of components m")
+    return ax
+
+
+def outline_segments(image, labels, color=(1.0, 1.0, 0.0)):
+    """A copy of an RGB image with the borders between segments painted in one colour.
+
+    A pixel is on a border when its right or lower neighbour has another label, so every border
+    is one pixel wide.
+
+    Parameters
+    ----------
+    image : array of shape (h, w, 3), RGB in [0, 1]
+    labels : int array of shape (h, w), a segment number per pixel
+    color : three floats in [0, 1]
+
+    Returns
+    -------
+    array of shape (h, w, 3)
+    """
+    image = np.asarray(image, dtype=float)
+    labels = np.asarray(labels)
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"image must be an RGB array of shape (h, w, 3), got shape {image.shape}")
+    if labels.shape != image.shape[:2]:
+        raise ValueError(f"labels must have the image's shape {image.shape[:2]}, got {labels.shape}")
+    border = np.zeros(labels.shape, dtype=bool)
+    border[:-1] |= labels[:-1] != labels[1:]
+    border[:, :-1] |= labels[:, :-1] != labels[:, 1:]
+    out = image.copy()
+    out[border] = color
+    return out
+
+
+def plot_stacked_histogram(ax, values, heights, names):
+    """A histogram of discrete values stacked by true class, with the total as a black line.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    values : array-like of shape (u,) or (u, 1), the distinct values, increasing
+    heights : array-like of shape (u, c): the height of class j at value v (a count, or a density)
+    names : sequence of c str, the classes (a colour each, in the legend)
+
+    Returns
+    -------
+    ax
+    """
+    values = np.asarray(values, dtype=float).reshape(-1)
+    heights = np.asarray(heights, dtype=float)
+    if heights.ndim != 2 or heights.shape != (values.size, len(names)):
+        raise ValueError(f"heights must have shape (len(values), len(names)) = ({values.size}, {len(names)}), "
+                         f"got {heights.shape}")
+    ax.stackplot(values, heights.T, colors=PALETTE[:len(names)], labels=list(names), alpha=0.85)
+    ax.plot(values, heights.sum(axis=1), color="k", lw=1, label="all")
+    ax.legend(frameon=False)
+    return ax
+
+
+def plot_weighted_components(ax, mixture: Mixture, x, *, histogram=None, names=None):
+    """The weighted components rho_k N(x | mu_k, sigma_k^2) of a 1-D mixture, and where the MAP label changes.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    mixture : Mixture with d = 1 and m components
+    x : array-like of shape (g,), the grid the curves are drawn on (increasing)
+    histogram : pair (values of shape (u,), heights of shape (u,)) or None: drawn as grey steps behind
+    names : sequence of m str or None (default "component 1", ...)
+
+    Returns
+    -------
+    ax ; the MAP boundaries on the grid are dotted vertical lines
+    """
+    if mixture.n_features != 1:
+        raise ValueError(f"mixture must be 1-D, got d = {mixture.n_features}")
+    m = mixture.n_components
+    names = [f"component {k + 1}" for k in range(m)] if names is None else list(names)
+    if len(names) != m:
+        raise ValueError(f"names must give one name per component ({m}), got {len(names)}")
+    x = np.asarray(x, dtype=float).reshape(-1)
+    if histogram is not None:
+        ax.fill_between(np.ravel(histogram[0]), np.ravel(histogram[1]), step="mid", color="0.85", label="histogram")
+    weighted = np.exp(mixture.weighted_logpdf(x[:, None]))
+    for k in range(m):
+        ax.plot(x, weighted[:, k], color=PALETTE[k % len(PALETTE)], ls=component_linestyle(k), label=names[k])
+    labels = mixture.classify(x[:, None])
+    for b in x[1:][np.diff(labels) != 0]:
+        ax.axvline(b, color="0.3", lw=1, ls=":")
+    return ax
+
+
+def plot_two_scales(ax, x, left, right, *, left_label, right_label, xlabel=None, logx=False):
+    """Two curves over the same x, each on its own y axis (left and right), with one legend above.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes (the left axis)
+    x : array-like of shape (p,)
+    left, right : array-like of shape (p,), drawn solid in blue (left axis) and dashed in vermillion (right axis)
+    left_label, right_label : str, each axis's label (the legend adds "(left)" and "(right)")
+    xlabel : str or None
+    logx : bool, a logarithmic x axis
+
+    Returns
+    -------
+    (ax, ax_right)
+    """
+    x = np.asarray(x, dtype=float)
+    for name, y in (("left", left), ("right", right)):
+        if np.shape(y) != x.shape:
+            raise ValueError(f"{name} must have the shape of x, {x.shape}; got {np.shape(y)}")
+    ax_right = ax.twinx()
+    ax.plot(x, left, color=PALETTE[0], label=f"{left_label} (left)")
+    ax_right.plot(x, right, color=PALETTE[1], ls="--", label=f"{right_label} (right)")
+    if logx:
+        ax.set_xscale("log")
+    ax.set_ylabel(left_label)
+    ax_right.set_ylabel(right_label)
+    ax_right.spines["right"].set_visible(True)
+    if xlabel is not None:
+        ax.set_xlabel(xlabel)
+    ax.legend(handles=ax.get_lines() + ax_right.get_lines(), loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2,
+              frameon=False)
+    return ax, ax_right
+
+
+def plot_map_rows(rows, *, row_labels, col_titles=None, cmaps="viridis", limits=None, colorbar_labels=None,
+                  figsize=None):
+    """A grid of images: one row per kind of map (an image, a feature), one column per subject.
+
+    Parameters
+    ----------
+    rows : sequence of r sequences of c arrays of shape (h, w), the maps (row j, column i)
+    row_labels : sequence of r str, each row's y label ("" for none)
+    col_titles : sequence of c str or None, the column titles above the first row
+    cmaps : a colormap (name), or a sequence of r of them, one per row
+    limits : None, or a sequence of r pairs (vmin, vmax), one colour range per row (None: each map's own range)
+    colorbar_labels : None, or a sequence of r str or None: a row whose label is a str gets one colour bar
+        (shared by its maps) with that label
+    figsize : pair of floats or None (default: 2.9 inches per column, 2.5 per row)
+
+    Returns
+    -------
+    Figure with r x c axes, without ticks
+    """
+    rows = [list(row) for row in rows]
+    r, c = len(rows), len(rows[0]) if rows else 0
+    if r == 0 or c == 0 or any(len(row) != c for row in rows):
+        raise ValueError(f"rows must be a non-empty list of rows of equal length, got lengths {[len(x) for x in rows]}")
+    cmaps = [cmaps] * r if isinstance(cmaps, str) or cmaps is None else list(cmaps)
+    limits = [None] * r if limits is None else list(limits)
+    colorbar_labels = [None] * r if colorbar_labels is None else list(colorbar_labels)
+    for name, given in (("row_labels", row_labels), ("cmaps", cmaps), ("limits", limits),
+                        ("colorbar_labels", colorbar_labels)):
+        if len(given) != r:
+            raise ValueError(f"{name} must give one entry per row ({r}), got {len(given)}")
+    if col_titles is not None and len(col_titles) != c:
+        raise ValueError(f"col_titles must give one title per column ({c}), got {len(col_titles)}")
+    fig, axes = plt.subplots(r, c, figsize=figsize or (2.9 * c, 2.5 * r), squeeze=False)
+    for j, row in enumerate(rows):
+        vmin, vmax = limits[j] if limits[j] is not None else (None, None)
+        for i, image in enumerate(row):
+            shown = axes[j, i].imshow(image, cmap=cmaps[j], vmin=vmin, vmax=vmax)
+        axes[j, 0].set_ylabel(row_labels[j])
+        if colorbar_labels[j] is not None:
+            fig.colorbar(shown, ax=axes[j, :], shrink=0.9, label=colorbar_labels[j])
+    for i, title in enumerate(col_titles or []):
+        axes[0, i].set_title(title)
+    plt.setp(axes, xticks=[], yticks=[])
+    return fig
+
+
+def plot_density_map(ax, mixture: Mixture, limits, *, resolution: int = 200, levels: int = 10):
+    """Filled contours (grey, darker = denser) of a 2-D mixture's density p(x) over a square, with a colour bar.
+
+    Parameters
+    ----------
+    ax : Matplotlib Axes
+    mixture : Mixture with d = 2
+    limits : pair (lo, hi), the square [lo, hi] x [lo, hi] that is drawn
+    resolution : int, grid points per side
+    levels : int, the number of contour levels
+
+    Returns
+    -------
+    the ContourSet
+    """
+    if mixture.n_features != 2:
+        raise ValueError(f"mixture must be 2-D, got d = {mixture.n_features}")
+    lo, hi = (float(v) for v in limits)
+    if not lo < hi:
+        raise ValueError(f"limits must be a pair (lo, hi) with lo < hi, got {tuple(limits)}")
+    g = np.linspace(lo, hi, resolution)
+    G0, G1 = np.meshgrid(g, g)
+    density = mixture.pdf(np.column_stack([G0.ravel(), G1.ravel()])).reshape(G0.shape)
+    shown = ax.contourf(G0, G1, density, levels=levels, cmap="Greys")
+    ax.figure.colorbar(shown, ax=ax, shrink=0.8, label="p(x)")
+    return shown
+
+
+def component_table(mixtures, names=None, *, extra=None) -> str:
+    """The weight, mean and standard deviation of every component of 1-D mixtures, side by side.
+
+    Parameters
+    ----------
+    mixtures : dict {title: Mixture with d = 1}, all with the same number m of components
+    names : sequence of m str (the row labels) or None ("1", ..., "m")
+    extra : dict {title: sequence of m str} or None, more columns after the mixtures' (e.g. the share of
+        each component's samples in every true class)
+
+    Returns
+    -------
+    str : a header line, then one line per component k: its name, then rho_k, mu_k and sigma_k of each
+        mixture (3 decimals), the mixtures separated by "|", then the extra columns
+    """
+    mixtures = dict(mixtures)
+    if not mixtures:
+        raise ValueError("mixtures must hold at least one mixture")
+    sizes = {title: (mix.n_components, mix.n_features) for title, mix in mixtures.items()}
+    m = next(iter(sizes.values()))[0]
+    if any(d != 1 or k != m for k, d in sizes.values()):
+        raise ValueError(f"mixtures must all be 1-D with the same number of components, got (m, d) = {sizes}")
+    names = [str(k + 1) for k in range(m)] if names is None else [str(s) for s in names]
+    if len(names) != m:
+        raise ValueError(f"names must give one name per component ({m}), got {len(names)}")
+    extra = {} if extra is None else {str(title): [str(v) for v in column] for title, column in extra.items()}
+    for title, column in extra.items():
+        if len(column) != m:
+            raise ValueError(f"extra[{title!r}] must give one entry per component ({m}), got {len(column)}")
+    width = max(len(s) for s in names) + 1
+    blocks = [f"{title + ': rho':>{max(len(title) + 5, 7)}}{'mu':>7}{'sigma':>7}" for title in mixtures]
+    widths = [max(len(title), *(len(v) for v in column)) + 2 for title, column in extra.items()]
+    lines = [" " * width + "  | ".join(blocks) + "".join(f"{t:>{w}}" for t, w in zip(extra, widths))]
+    for k, name in enumerate(names):
+        cells = [f"{mix.weights[k]:>{len(block) - 14}.3f}{mix.means[k, 0]:7.3f}{np.sqrt(mix.covariances[k, 0, 0]):7.3f}"
+                 for block, mix in zip(blocks, mixtures.values())]
+        more = "".join(f"{column[k]:>{w}}" for column, w in zip(extra.values(), widths))
+        lines.append(f"{name:>{width}}" + "  | ".join(cells) + more)
+    return "\n".join(lines)

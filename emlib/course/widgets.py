@@ -695,3 +695,41 @@ def _sup(t: int) -> str:
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def figure_slider(draw, slider, *, alt, figsize=(4.8, 4.5)):
+    """A slider and a figure redrawn from scratch whenever the slider's value changes.
+
+    For a one-parameter picture (e.g. EM on the k-means-limit mixture as a
+    function of sigma). Every redraw makes a new figure, calls ``draw(ax, value)``
+    on its Axes, gives it the description ``alt(value)``
+    (:func:`emlib.course.plotting.describe`) and shows it.
+
+    Parameters
+    ----------
+    draw : callable(ax, value), draws the picture for one value
+    slider : an ipywidgets value widget (e.g. ``FloatLogSlider``)
+    alt : callable(value) -> str, the figure's one-sentence description
+    figsize : (float, float), in inches
+
+    Returns
+    -------
+    ipywidgets.VBox holding the slider and the figure's output area
+    """
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    from .plotting import describe
+
+    if not callable(draw) or not callable(alt):
+        raise TypeError("draw and alt must be callables: draw(ax, value) and alt(value) -> str")
+    if not hasattr(slider, "value"):
+        raise TypeError(f"slider must be an ipywidgets value widget, got {describe_value(slider)}")
+
+    def redraw(value):
+        fig, ax = plt.subplots(figsize=figsize)
+        draw(ax, value)
+        describe(fig, alt(value))
+        plt.show()
+
+    return widgets.VBox([slider, widgets.interactive_output(redraw, {"value": slider})])

@@ -2,8 +2,10 @@
 
 The MNI ICBM152 2009 template is the average of T1-weighted MRI scans of 152
 adult brains, registered to one another (Fonov et al., NeuroImage 2011).
-nilearn ships it inside its package, with tissue probability maps for grey
-matter (GM) and white matter (WM) and a brain mask, so nothing is downloaded.
+nilearn ships it inside its package, skull-stripped, with tissue probability
+maps for grey matter (GM) and white matter (WM) and nothing else (see
+:func:`template_files`); its brain mask is the T1 image above 0.2. Nothing is
+downloaded.
 
 :func:`load_mni152` returns the T1 intensities, the brain mask, and a
 ground-truth tissue label per voxel made from the probability maps:
@@ -147,3 +149,25 @@ def load_mni152(resolution: int = 2) -> MNI152:
     if resolution not in SHAPES:
         raise ValueError(f"resolution must be 1 or 2 (mm), got {resolution}")
     return _load(resolution)
+
+
+def template_files() -> list[str]:
+    """The names of the MNI152 files that nilearn ships inside its package (``mni_icbm152_*``).
+
+    These are all the template data that exist offline: a T1 image and the grey- and white-matter
+    probability maps. nilearn's brain mask is not a file: ``load_mni152_brain_mask`` thresholds the
+    T1 image (at 0.2); the CSF map, the head around the brain and any other tissue are not shipped.
+
+    Returns
+    -------
+    list of str, sorted
+
+    Raises
+    ------
+    ImportError
+        when nilearn is not installed.
+    """
+    from pathlib import Path
+
+    folder = Path(_nilearn_datasets().__file__).parent / "data"
+    return sorted(p.name for p in folder.glob("mni_icbm152_*"))
