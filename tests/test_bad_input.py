@@ -23,6 +23,7 @@ from hypothesis.extra.numpy import array_shapes, arrays
 
 import emlib
 import emlib.missing as M
+import emlib.scoring
 from emlib import Mixture
 
 ALLOWED = (ValueError, TypeError)
@@ -373,6 +374,17 @@ DOOR = {
                                      ValueError,
         'init has 2 components but X has only 1 samples with an observed feature and a '
         'positive weight; use m <= 1'),
+    "scoring labels negative": (lambda: emlib.scoring.matched_accuracy([-1, 0], [0, 0]), ValueError,
+                        "labels must be non-negative integers (select the samples to score first, e.g. labels[mask]), "
+                        "got minimum -1"),
+    "scoring labels float": (lambda: emlib.scoring.matched_accuracy([0.5, 0], [0, 0]), TypeError,
+                     "labels must hold integer labels, got dtype float64"),
+    "as_kind kind": (lambda: mix2().as_kind("round"), ValueError,
+                     "kind must be one of 'full', 'diag', 'spherical', 'tied', 'fixed'; got 'round'"),
+    "compare_quick_fixes X_full": (lambda: M.compare_quick_fixes(X4(), np.zeros(4), mix2()), ValueError,
+                                   "X_full must be 2-dimensional, got shape (4,)"),
+    "compare_quick_fixes truth": (lambda: M.compare_quick_fixes(X4(), X4(), "truth"), TypeError,
+                                  "truth must be an emlib.Mixture, got str"),
 }
 
 

@@ -472,6 +472,9 @@ def test_compare_quick_fixes_scores_each_method_against_the_truth():
     assert np.isnan(no_holes["drop rows"][2])
     with pytest.raises(ValueError, match="X_full must be the complete data"):
         compare_quick_fixes(X, full[:10], truth)
+    # the documented defaults (n_starts=2, tol=1e-5) are the ones notebook 09 relies on
+    explicit, _ = compare_quick_fixes(X, full, truth, 0, n_starts=2, tol=1e-5)
+    assert explicit == scores
 
 
 def test_a_row_with_nothing_observed_adds_nothing_to_the_loglik_and_warns_of_nothing(rng):

@@ -135,6 +135,15 @@ def test_as_kind_projects_onto_the_family_and_keeps_members_unchanged(kind):
     np.testing.assert_array_equal(proj.as_kind(kind).covariances, proj.covariances)
 
 
+def test_as_kind_tied_keeps_equal_covariances_bit_for_bit():
+    # "already equal are kept as they are": their weighted average would differ in the last bits
+    w = np.array([0.27257657373623323, 0.3344589825863548, 0.39296444367741207])
+    C = np.array([[3.8449541231732756, 1.2738644243161497], [1.2738644243161497, 4.8772112098528035]])
+    assert not np.array_equal(np.einsum("k,kab->ab", w, np.stack([C] * 3)), C)     # the case is a real one
+    tied = Mixture(w, np.zeros((3, 2)), np.stack([C] * 3)).as_kind("tied")
+    np.testing.assert_array_equal(tied.covariances, np.stack([C] * 3))
+
+
 def test_repr_shows_the_sizes_weights_and_means():
     mix = Mixture([0.25, 0.75], [[0.0, 1.0], [2.5, -1.0]], [np.eye(2), np.eye(2)])
     text = repr(mix)

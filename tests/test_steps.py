@@ -241,3 +241,12 @@ def test_scatter_around_any_means_equals_the_direct_sum(rng):
     means = X.mean(axis=0) + rng.normal(size=(3, 2))
     direct = np.einsum("ik,ika,ikb->kab", resp, X[:, None, :] - means, X[:, None, :] - means)
     np.testing.assert_allclose(stats.scatter(means), direct, rtol=1e-9, atol=1e-6)
+
+
+def test_responsibility_entropy_counts_0_ln_0_as_0_without_a_warning():
+    import warnings
+    from emlib.steps import responsibility_entropy
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                  # a student's notebook shows no RuntimeWarning
+        h = responsibility_entropy([[1.0, 0.0], [0.5, 0.5]])
+    assert h == pytest.approx(np.log(2.0), rel=1e-15)
