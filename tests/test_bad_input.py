@@ -49,6 +49,7 @@ def mix2():
 RESP = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
 XHAT = np.repeat(X4()[:, None, :], 2, axis=1)                 # (n, m, d): nothing missing
 CCOV = np.zeros((4, 2, 2, 2))
+XHOLES = np.array([[0.0, np.nan], [1.0, 2.0], [np.nan, 3.0]])
 GOOD_MIXTURE = dict(weights=[0.5, 0.5], means=[[0.0, 0.0], [1.0, 1.0]], covariances=[np.eye(2), np.eye(2)])
 GOOD_EM = dict(covariance="full", max_iter=5, tol=1e-6, reg=1e-6, min_weight=None, fix_weights=False,
                sample_weight=None, callback=None)
@@ -383,6 +384,12 @@ DOOR = {
                      "kind must be one of 'full', 'diag', 'spherical', 'tied', 'fixed'; got 'round'"),
     "compare_quick_fixes X_full": (lambda: M.compare_quick_fixes(X4(), np.zeros(4), mix2()), ValueError,
                                    "X_full must be 2-dimensional, got shape (4,)"),
+    "fit_with_holes m": (lambda: M.fit_with_holes(XHOLES, 0, "drop rows"), ValueError, "m must be >= 1, got 0"),
+    "fit_with_holes n_starts": (lambda: M.fit_with_holes(XHOLES, 1, "drop rows", n_starts=0), ValueError,
+                                "n_starts must be >= 1, got 0"),
+    "fit_with_holes method": (lambda: M.fit_with_holes(XHOLES, 1, "impute"), ValueError,
+                              "method must be one of 'drop rows', 'mean imputation', 'EM with missing features'; "
+                              "got 'impute'"),
     "compare_quick_fixes truth": (lambda: M.compare_quick_fixes(X4(), X4(), "truth"), TypeError,
                                   "truth must be an emlib.Mixture, got str"),
 }
