@@ -183,3 +183,8 @@ def test_a_zero_weight_gives_minus_inf_without_a_warning():
         joint = mix.weighted_logpdf([0.0, 1.0])
         np.testing.assert_allclose(mix.logpdf([0.0, 1.0]), joint[:, 0])
     assert np.all(joint[:, 1] == -np.inf)
+
+
+@pytest.mark.parametrize("kind", ["full", "diag", "spherical", "tied", "fixed"])
+def test_univariate_keeps_the_kind_it_is_told(kind):
+    assert Mixture.univariate([0.5, 0.5], [0.0, 1.0], [1.0, 1.0], kind).kind == kind

@@ -226,7 +226,7 @@ def test_statistics_of_two_blocks_add_up_to_the_statistics_of_all_samples(diagon
         np.testing.assert_allclose(getattr(parts, field), getattr(whole, field), rtol=1e-12, atol=1e-9)
     assert parts.loglik == pytest.approx(whole.loglik, rel=1e-13)
     assert parts.diagonal == whole.diagonal and np.array_equal(parts.center, c)
-    with pytest.raises(ValueError, match="same centre with the same layout"):
+    with pytest.raises(ValueError, match=r"^only statistics taken around the same centre with the same layout can be added$"):
         whole + accumulate(X, mix, center=c + 1.0, diagonal=diagonal)
 
 
@@ -250,3 +250,11 @@ def test_responsibility_entropy_counts_0_ln_0_as_0_without_a_warning():
         warnings.simplefilter("error")                  # a student's notebook shows no RuntimeWarning
         h = responsibility_entropy([[1.0, 0.0], [0.5, 0.5]])
     assert h == pytest.approx(np.log(2.0), rel=1e-15)
+
+
+def test_update_covariances_adds_the_documented_reg_by_default(rng):
+    X = rng.normal(size=(40, 2))
+    resp, _ = e_step(X, random_mixture(rng, 2, 2))
+    means = update_means(X, resp)
+    np.testing.assert_array_equal(update_covariances(X, resp, means), update_covariances(X, resp, means, reg=1e-6))
+    assert not np.array_equal(update_covariances(X, resp, means), update_covariances(X, resp, means, reg=0.0))
