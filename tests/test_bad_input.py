@@ -23,6 +23,7 @@ from hypothesis.extra.numpy import array_shapes, arrays
 
 import emlib
 import emlib.missing as M
+import emlib.prior
 import emlib.scoring
 from emlib import Mixture
 
@@ -400,6 +401,17 @@ DOOR = {
                                          ValueError, "mixture has 2 feature(s) but X has 3"),
     "update_covariances means": (lambda: emlib.update_covariances(X4(), RESP, [0.0, 0.0]), ValueError,
                                  "means must be 2-dimensional, got shape (2,)"),
+    "init_from_labels empty class": (lambda: emlib.init_from_labels(X4(), [0, 0, 1, 1], n_components=3), ValueError,
+                                     "every class 0..2 needs at least one sample; classes [2] have none"),
+    "m_step fixed_weights NaN": (lambda: emlib.m_step(X4(), RESP, fixed_weights=[np.nan, 1.0]), ValueError,
+                                 "fixed_weights contains 1 NaN or infinite value(s); expected finite numbers."),
+    "m_step fixed_weights negative": (lambda: emlib.m_step(X4(), RESP, fixed_weights=[-0.5, 1.5]), ValueError,
+                                      "fixed_weights must be non-negative with a positive sum"),
+    "m_step fixed_weights zero sum": (lambda: emlib.m_step(X4(), RESP, fixed_weights=[0.0, 0.0]), ValueError,
+                                      "fixed_weights must be non-negative with a positive sum"),
+    "m_step reg": (lambda: emlib.m_step(X4(), RESP, reg=-1.0), ValueError, "reg must be >= 0.0, got -1.0"),
+    "m_step prior dimension": (lambda: emlib.m_step(X4(), RESP, prior=emlib.prior.Prior(scale=np.eye(3), dof=4.0)), ValueError,
+                               "prior.scale must have shape (d, d) = (2, 2) for data with 2 feature(s), got (3, 3)"),
     "fit_with_holes m": (lambda: M.fit_with_holes(XHOLES, 0, "drop rows"), ValueError, "m must be >= 1, got 0"),
     "fit_with_holes n_starts": (lambda: M.fit_with_holes(XHOLES, 1, "drop rows", n_starts=0), ValueError,
                                 "n_starts must be >= 1, got 0"),

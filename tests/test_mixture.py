@@ -188,3 +188,25 @@ def test_a_zero_weight_gives_minus_inf_without_a_warning():
 @pytest.mark.parametrize("kind", ["full", "diag", "spherical", "tied", "fixed"])
 def test_univariate_keeps_the_kind_it_is_told(kind):
     assert Mixture.univariate([0.5, 0.5], [0.0, 1.0], [1.0, 1.0], kind).kind == kind
+
+
+def test_logsumexp_of_a_row_of_minus_infinity_is_minus_infinity_without_a_warning():
+    import warnings
+    from emlib.mixture import logsumexp_rows
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = logsumexp_rows(np.array([[-np.inf, -np.inf], [0.0, 0.0]]))
+    np.testing.assert_array_equal(out, [-np.inf, np.log(2.0)])
+
+
+def test_only_dask_arrays_take_the_dask_path():
+    from emlib._validation import is_dask_array
+
+    class Chunked(np.ndarray):                    # zarr and h5py arrays also have .chunks
+        chunks = (2,)
+
+    class Lookalike:                               # the two attributes, but not Dask's
+        chunks, to_delayed = (2,), None
+
+    assert not is_dask_array(np.zeros(2).view(Chunked))
+    assert not is_dask_array(Lookalike())

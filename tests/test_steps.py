@@ -258,3 +258,21 @@ def test_update_covariances_adds_the_documented_reg_by_default(rng):
     means = update_means(X, resp)
     np.testing.assert_array_equal(update_covariances(X, resp, means), update_covariances(X, resp, means, reg=1e-6))
     assert not np.array_equal(update_covariances(X, resp, means), update_covariances(X, resp, means, reg=0.0))
+
+
+def test_a_fixed_weight_of_zero_is_allowed_and_kept():
+    X = np.array([[0.0, 0.0], [1.0, 0.5], [10.0, 10.0], [11.0, 9.5]])
+    resp = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    np.testing.assert_array_equal(m_step(X, resp, fixed_weights=[0.0, 1.0]).weights, [0.0, 1.0])
+
+
+def test_m_step_with_a_prior_is_the_map_update_not_the_ml_one():
+    from emlib.prior import Prior
+    X = np.array([[0.0, 0.0], [1.0, 0.5], [0.5, 2.0], [10.0, 10.0], [11.0, 9.5], [9.0, 11.0]])
+    resp = np.repeat(np.eye(2), 3, axis=0)
+    prior = Prior(scale=np.eye(2), dof=4.0)
+    map_fit, ml_fit = m_step(X, resp, reg=0.0, prior=prior), m_step(X, resp, reg=0.0)
+    # Sigma_k = (S_k + scale) / (N_k + dof + d + 1) instead of S_k / N_k (emlib.prior)
+    S0 = np.cov(X[:3].T, bias=True) * 3
+    np.testing.assert_allclose(map_fit.covariances[0], (S0 + np.eye(2)) / (3 + 4.0 + 2 + 1), rtol=1e-12)
+    np.testing.assert_allclose(ml_fit.covariances[0], S0 / 3, rtol=1e-12)
