@@ -412,6 +412,10 @@ DOOR = {
     "m_step reg": (lambda: emlib.m_step(X4(), RESP, reg=-1.0), ValueError, "reg must be >= 0.0, got -1.0"),
     "m_step prior dimension": (lambda: emlib.m_step(X4(), RESP, prior=emlib.prior.Prior(scale=np.eye(3), dof=4.0)), ValueError,
                                "prior.scale must have shape (d, d) = (2, 2) for data with 2 feature(s), got (3, 3)"),
+    "em X far out, in a later chunk": (lambda: emlib.em(np.array([[0.0], [1.0], [2.0], [3e154]]),
+                                                        Mixture.univariate([1.0], [0.0], [1.0]), chunk_size=2),
+                                       ValueError, "the density of sample X[3] is not representable even in log "
+                                                   "space (its values are too large for float64 arithmetic); rescale X"),
     "fit_with_holes m": (lambda: M.fit_with_holes(XHOLES, 0, "drop rows"), ValueError, "m must be >= 1, got 0"),
     "fit_with_holes n_starts": (lambda: M.fit_with_holes(XHOLES, 1, "drop rows", n_starts=0), ValueError,
                                 "n_starts must be >= 1, got 0"),
