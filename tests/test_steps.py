@@ -276,3 +276,18 @@ def test_m_step_with_a_prior_is_the_map_update_not_the_ml_one():
     S0 = np.cov(X[:3].T, bias=True) * 3
     np.testing.assert_allclose(map_fit.covariances[0], (S0 + np.eye(2)) / (3 + 4.0 + 2 + 1), rtol=1e-12)
     np.testing.assert_allclose(ml_fit.covariances[0], S0 / 3, rtol=1e-12)
+
+
+def test_a_variance_that_cancellation_drives_below_zero_is_set_to_zero():
+    from emlib.suffstats import SufficientStatistics
+    # two samples at x = 1 (centre 0): T = 2, N mu^2 = 2; a rounding error of -1e-9 leaves a negative scatter
+    stats = SufficientStatistics(nk=np.array([2.0]), first=np.array([[2.0]]), second=np.array([[2.0 - 1e-9]]),
+                                 loglik=0.0, center=np.zeros(1), diagonal=False)
+    assert stats.moments().scatter[0, 0, 0] == 0.0
+
+
+def test_diagonal_second_moments_are_diagonal_matrices():
+    from emlib.suffstats import SufficientStatistics
+    stats = SufficientStatistics(nk=np.array([2.0]), first=np.zeros((1, 2)), second=np.array([[3.0, 5.0]]),
+                                 loglik=0.0, center=np.zeros(2), diagonal=True)
+    np.testing.assert_array_equal(stats.second_moments(), [np.diag([3.0, 5.0])])
