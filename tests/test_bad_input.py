@@ -416,6 +416,14 @@ DOOR = {
                                                         Mixture.univariate([1.0], [0.0], [1.0]), chunk_size=2),
                                        ValueError, "the density of sample X[3] is not representable even in log "
                                                    "space (its values are too large for float64 arithmetic); rescale X"),
+    "covariances zero": (lambda: Mixture([1.0], [[0.0, 0.0]], [np.zeros((2, 2))]), ValueError,
+                         "covariances must be positive definite; components [0] are not (smallest eigenvalues [0.0]). "
+                         "If they came from a collapsed component, increase reg or set min_weight to trim it."),
+    "covariances too small to invert": (lambda: Mixture([0.5, 0.5], [[0.0], [1.0]], [[[1.0]], [[1e-320]]]),
+                                        ValueError,
+                                        "covariances must be invertible in float64; components [1] have variances too "
+                                        "small (smallest eigenvalues [1e-320]). If they came from a collapsed "
+                                        "component, increase reg or set min_weight to trim it."),
     "fit_with_holes m": (lambda: M.fit_with_holes(XHOLES, 0, "drop rows"), ValueError, "m must be >= 1, got 0"),
     "fit_with_holes n_starts": (lambda: M.fit_with_holes(XHOLES, 1, "drop rows", n_starts=0), ValueError,
                                 "n_starts must be >= 1, got 0"),

@@ -291,3 +291,12 @@ def test_diagonal_second_moments_are_diagonal_matrices():
     stats = SufficientStatistics(nk=np.array([2.0]), first=np.zeros((1, 2)), second=np.array([[3.0, 5.0]]),
                                  loglik=0.0, center=np.zeros(2), diagonal=True)
     np.testing.assert_array_equal(stats.second_moments(), [np.diag([3.0, 5.0])])
+
+
+@pytest.mark.parametrize("kind", ["full", "tied"])
+def test_full_and_tied_updates_refuse_moments_that_kept_only_variances(kind):
+    from emlib.steps import Moments, mixture_from_moments
+    mom = Moments(np.array([2.0, 2.0]), np.zeros((2, 2)), np.stack([np.eye(2)] * 2), diagonal_only=True)
+    with pytest.raises(ValueError, match=rf"^internal: covariance='{kind}' needs the full scatter matrices$"):
+        mixture_from_moments(mom, kind, 0.0)
+    assert mixture_from_moments(mom, "diag", 0.0).kind == "diag"
