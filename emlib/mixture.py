@@ -74,13 +74,17 @@ def _factor(cov: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             f"(smallest eigenvalues {[smallest[k] for k in bad]}). "
             "If they came from a collapsed component, increase reg or set min_weight to trim it."
         ) from None
-    diag = np.diagonal(chol, axis1=1, axis2=2)
-    if np.any(diag <= 0) or not np.all(np.isfinite(chol)):
-        raise ValueError("covariances must be positive definite (a Cholesky factor has a zero pivot); "
-                         "increase reg or set min_weight to trim collapsed components")
-    log_det = 2.0 * np.sum(np.log(diag), axis=1)
-    chol_inv = np.linalg.solve(chol, np.broadcast_to(np.eye(d), (m, d, d)))    # L^{-1}
-    prec = np.swapaxes(chol_inv, 1, 2) @ chol_inv                              # Sigma^{-1} = L^{-T} L^{-1}
+    log_det = 2.0 * np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        chol_inv = np.linalg.solve(chol, np.broadcast_to(np.eye(d), (m, d, d)))    # L^{-1}
+        prec = np.swapaxes(chol_inv, 1, 2) @ chol_inv                              # Sigma^{-1} = L^{-T} L^{-1}
+    # LAPACK refuses every non-positive pivot; what it accepts can still be too small to invert in float64
+    # (a variance of 1e-320 has the precision 1e320 = inf): name those components instead of failing later.
+    bad = [k for k in range(m) if not np.all(np.isfinite(prec[k]))]
+    if bad:
+        raise ValueError(f"covariances must be invertible in float64; components {bad} have variances too small "
+                         f"(smallest eigenvalues {[float(np.linalg.eigvalsh(cov[k]).min()) for k in bad]}). "
+                         "If they came from a collapsed component, increase reg or set min_weight to trim it.")
     return chol, log_det, 0.5 * (prec + np.swapaxes(prec, 1, 2))
 
 

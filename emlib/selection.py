@@ -67,6 +67,9 @@ def n_parameters(model, d: int | None = None, kind: str | None = None) -> int:
     """
     counting = d is not None or kind is not None or (isinstance(model, numbers.Integral) and not isinstance(model, bool))
     if counting:                                    # n_parameters(m, d, kind)
+        if isinstance(getattr(model, "mixture", model), Mixture):
+            raise TypeError("n_parameters(mixture) reads d and kind from the mixture; pass d and kind only with the "
+                            "number of components m: n_parameters(m, d, kind)")
         m = check_int(model, "m", minimum=1)
         if d is None or kind is None:
             raise TypeError("n_parameters(m, d, kind) needs all three; or pass the fitted mixture: n_parameters(mixture)")

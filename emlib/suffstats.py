@@ -257,33 +257,43 @@ def accumulate(X: np.ndarray, mixture: Mixture, *, center: np.ndarray, diagonal:
 
 
 def _pass(X, WT, center, diagonal, sample_weight, rows, phiT_buf, total) -> float:
-    """The chunk loop of :func:`accumulate`; adds the sums into ``total`` and returns the log-likelihood."""
-    n = X.shape[0]
-    loglik = 0.0
-    for start in range(0, n, rows):
-        stop = min(start + rows, n)
-        phiT = _features_T(X[start:stop], center, diagonal, phiT_buf[:, :stop - start])
-        L = WT @ phiT                                       # (m, c): ln rho_k N(x_i | k)
-        top = L.max(axis=0)
-        L -= top
-        # exp of very negative numbers is slow (and its subnormal results slow
-        # the next product); a term below e^-650 relative to the largest one
-        # changes nothing in double precision, so clamp it there.
-        np.maximum(L, UNDERFLOW_CLAMP, out=L)
-        np.exp(L, out=L)
-        s = L.sum(axis=0)
-        log_px = top + np.log(s)                            # ln p(x_i | theta)
-        if not np.all(np.isfinite(log_px)):
-            bad = start + int(np.flatnonzero(~np.isfinite(log_px))[0])
-            raise ValueError(f"the density of sample X[{bad}] is not representable even in log space "
-                             "(its values are too large for float64 arithmetic); rescale X")
-        if sample_weight is None:
-            loglik += float(log_px.sum())
-            scale = 1.0 / s
-        else:
-            wc = sample_weight[start:stop]
-            loglik += float(wc @ log_px)
-            scale = wc / s
-        L *= scale                                          # w_i E[z_i^(k)], (m, c)
-        total += L @ phiT.T
+    """The chunk loop of :func:`accumulate`; adds the sums into ``total`` and returns the log-likelihood.
+
+    No floating-point warnings: a sample far out overflows its squared features
+    to inf, and the -inf of a component of weight 0 raises BLAS's "invalid"
+    flag (on the padding of its blocks) although the product is right; every
+    non-finite ln p(x_i) is caught and named in a clear error, and what follows
+    that check is finite.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        return sum(_chunk(X, WT, center, diagonal, sample_weight, start, min(start + rows, X.shape[0]),
+                          phiT_buf, total) for start in range(0, X.shape[0], rows))
+
+
+def _chunk(X, WT, center, diagonal, sample_weight, start, stop, phiT_buf, total) -> float:
+    """Rows start:stop of :func:`_pass`: adds their sums into ``total``, returns their log-likelihood."""
+    phiT = _features_T(X[start:stop], center, diagonal, phiT_buf[:, :stop - start])
+    L = WT @ phiT                                       # (m, c): ln rho_k N(x_i | k)
+    top = L.max(axis=0)
+    L -= top
+    # exp of very negative numbers is slow (and its subnormal results slow
+    # the next product); a term below e^-650 relative to the largest one
+    # changes nothing in double precision, so clamp it there.
+    np.maximum(L, UNDERFLOW_CLAMP, out=L)
+    np.exp(L, out=L)
+    s = L.sum(axis=0)
+    log_px = top + np.log(s)                            # ln p(x_i | theta)
+    if not np.all(np.isfinite(log_px)):
+        bad = start + int(np.flatnonzero(~np.isfinite(log_px))[0])
+        raise ValueError(f"the density of sample X[{bad}] is not representable even in log space "
+                         "(its values are too large for float64 arithmetic); rescale X")
+    if sample_weight is None:
+        loglik = float(log_px.sum())
+        scale = 1.0 / s
+    else:
+        wc = sample_weight[start:stop]
+        loglik = float(wc @ log_px)
+        scale = wc / s
+    L *= scale                                          # w_i E[z_i^(k)], (m, c)
+    total += L @ phiT.T
     return loglik

@@ -23,6 +23,8 @@ from hypothesis.extra.numpy import array_shapes, arrays
 
 import emlib
 import emlib.missing as M
+import emlib.prior
+import emlib.scoring
 from emlib import Mixture
 
 ALLOWED = (ValueError, TypeError)
@@ -48,6 +50,7 @@ def mix2():
 RESP = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
 XHAT = np.repeat(X4()[:, None, :], 2, axis=1)                 # (n, m, d): nothing missing
 CCOV = np.zeros((4, 2, 2, 2))
+XHOLES = np.array([[0.0, np.nan], [1.0, 2.0], [np.nan, 3.0]])
 GOOD_MIXTURE = dict(weights=[0.5, 0.5], means=[[0.0, 0.0], [1.0, 1.0]], covariances=[np.eye(2), np.eye(2)])
 GOOD_EM = dict(covariance="full", max_iter=5, tol=1e-6, reg=1e-6, min_weight=None, fix_weights=False,
                sample_weight=None, callback=None)
@@ -373,6 +376,62 @@ DOOR = {
                                      ValueError,
         'init has 2 components but X has only 1 samples with an observed feature and a '
         'positive weight; use m <= 1'),
+    "scoring labels negative": (lambda: emlib.scoring.matched_accuracy([-1, 0], [0, 0]), ValueError,
+                        "labels must be non-negative integers (select the samples to score first, e.g. labels[mask]), "
+                        "got minimum -1"),
+    "scoring labels float": (lambda: emlib.scoring.matched_accuracy([0.5, 0], [0, 0]), TypeError,
+                     "labels must hold integer labels, got dtype float64"),
+    "as_kind kind": (lambda: mix2().as_kind("round"), ValueError,
+                     "kind must be one of 'full', 'diag', 'spherical', 'tied', 'fixed'; got 'round'"),
+    "compare_quick_fixes X_full": (lambda: M.compare_quick_fixes(X4(), np.zeros(4), mix2()), ValueError,
+                                   "X_full must be 2-dimensional, got shape (4,)"),
+    "n_parameters mixture and kind": (lambda: emlib.n_parameters(mix2(), kind="diag"), TypeError,
+                                      "n_parameters(mixture) reads d and kind from the mixture; pass d and kind only "
+                                      "with the number of components m: n_parameters(m, d, kind)"),
+    "n_parameters mixture and d": (lambda: emlib.n_parameters(mix2(), d=2), TypeError,
+                                   "n_parameters(mixture) reads d and kind from the mixture; pass d and kind only "
+                                   "with the number of components m: n_parameters(m, d, kind)"),
+    "n_parameters m alone": (lambda: emlib.n_parameters(3), TypeError,
+                             "n_parameters(m, d, kind) needs all three; or pass the fitted mixture: n_parameters(mixture)"),
+    "e_step_missing mixture features": (lambda: M.e_step_missing(np.array([[0.0, np.nan, 1.0], [1.0, 2.0, 3.0]]),
+                                                                 mix2()),
+                                        ValueError, "mixture has 2 feature(s) but X has 3"),
+    "observed_logpdf mixture features": (lambda: M.observed_logpdf(np.array([[0.0, np.nan, 1.0], [1.0, 2.0, 3.0]]),
+                                                                   mix2()),
+                                         ValueError, "mixture has 2 feature(s) but X has 3"),
+    "update_covariances means": (lambda: emlib.update_covariances(X4(), RESP, [0.0, 0.0]), ValueError,
+                                 "means must be 2-dimensional, got shape (2,)"),
+    "init_from_labels empty class": (lambda: emlib.init_from_labels(X4(), [0, 0, 1, 1], n_components=3), ValueError,
+                                     "every class 0..2 needs at least one sample; classes [2] have none"),
+    "m_step fixed_weights NaN": (lambda: emlib.m_step(X4(), RESP, fixed_weights=[np.nan, 1.0]), ValueError,
+                                 "fixed_weights contains 1 NaN or infinite value(s); expected finite numbers."),
+    "m_step fixed_weights negative": (lambda: emlib.m_step(X4(), RESP, fixed_weights=[-0.5, 1.5]), ValueError,
+                                      "fixed_weights must be non-negative with a positive sum"),
+    "m_step fixed_weights zero sum": (lambda: emlib.m_step(X4(), RESP, fixed_weights=[0.0, 0.0]), ValueError,
+                                      "fixed_weights must be non-negative with a positive sum"),
+    "m_step reg": (lambda: emlib.m_step(X4(), RESP, reg=-1.0), ValueError, "reg must be >= 0.0, got -1.0"),
+    "m_step prior dimension": (lambda: emlib.m_step(X4(), RESP, prior=emlib.prior.Prior(scale=np.eye(3), dof=4.0)), ValueError,
+                               "prior.scale must have shape (d, d) = (2, 2) for data with 2 feature(s), got (3, 3)"),
+    "em X far out, in a later chunk": (lambda: emlib.em(np.array([[0.0], [1.0], [2.0], [3e154]]),
+                                                        Mixture.univariate([1.0], [0.0], [1.0]), chunk_size=2),
+                                       ValueError, "the density of sample X[3] is not representable even in log "
+                                                   "space (its values are too large for float64 arithmetic); rescale X"),
+    "covariances zero": (lambda: Mixture([1.0], [[0.0, 0.0]], [np.zeros((2, 2))]), ValueError,
+                         "covariances must be positive definite; components [0] are not (smallest eigenvalues [0.0]). "
+                         "If they came from a collapsed component, increase reg or set min_weight to trim it."),
+    "covariances too small to invert": (lambda: Mixture([0.5, 0.5], [[0.0], [1.0]], [[[1.0]], [[1e-320]]]),
+                                        ValueError,
+                                        "covariances must be invertible in float64; components [1] have variances too "
+                                        "small (smallest eigenvalues [1e-320]). If they came from a collapsed "
+                                        "component, increase reg or set min_weight to trim it."),
+    "fit_with_holes m": (lambda: M.fit_with_holes(XHOLES, 0, "drop rows"), ValueError, "m must be >= 1, got 0"),
+    "fit_with_holes n_starts": (lambda: M.fit_with_holes(XHOLES, 1, "drop rows", n_starts=0), ValueError,
+                                "n_starts must be >= 1, got 0"),
+    "fit_with_holes method": (lambda: M.fit_with_holes(XHOLES, 1, "impute"), ValueError,
+                              "method must be one of 'drop rows', 'mean imputation', 'EM with missing features'; "
+                              "got 'impute'"),
+    "compare_quick_fixes truth": (lambda: M.compare_quick_fixes(X4(), X4(), "truth"), TypeError,
+                                  "truth must be an emlib.Mixture, got str"),
 }
 
 

@@ -362,3 +362,48 @@ def test_callback_gets_each_iterate_and_keep_history_false_keeps_none(rng):
     lean = em(X, init, tol=0, max_iter=3, keep_history=False)
     assert lean.history == ()
     np.testing.assert_array_equal(lean.mixture.means, kept.mixture.means)
+
+
+def test_a_halt_ends_the_loop_at_the_last_valid_iterate_with_everything_it_recorded():
+    from emlib.em import Halt, iterate
+
+    def m_step(evidence):                     # theta^(t+1) = theta^(t) + 1, until a step would pass 3
+        if evidence >= 3:
+            raise Halt("step 4 would diverge")
+        return evidence + 1
+
+    run = iterate(lambda theta: theta, m_step, 0, max_iter=10, converged=lambda old, new: False,
+                  record=lambda evidence: 10 * evidence)
+    assert (run.theta, run.evidence, run.n_iter, run.converged) == (3, 3, 3, False)
+    assert run.records == [0, 10, 20, 30] and run.history == (0, 1, 2, 3)
+    assert run.halted == "step 4 would diverge"
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_the_chunked_pass_adds_the_loglik_of_every_chunk(weighted, rng):
+    from emlib.suffstats import accumulate
+    X = rng.normal(size=(50, 2))
+    mix = Mixture([0.3, 0.7], [[0.0, 0.0], [1.0, 1.0]], np.stack([np.eye(2)] * 2))
+    w = rng.uniform(0.5, 2.0, 50) if weighted else None
+    stats = accumulate(X, mix, center=X.mean(axis=0), diagonal=False, sample_weight=w, chunk_size=7)
+    log_px = np.log(np.exp(mix.weighted_logpdf(X)).sum(axis=1))
+    assert stats.loglik == pytest.approx(np.sum(log_px if w is None else w * log_px), rel=1e-12)
+
+
+def test_a_component_of_weight_zero_costs_no_warning_in_the_fast_pass(rng):
+    import warnings
+    from emlib.suffstats import accumulate
+    X = rng.normal(size=(20, 2))
+    mix = Mixture([1.0, 0.0], [[0.0, 0.0], [1.0, 1.0]], np.stack([np.eye(2)] * 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                 # ln 0 = -inf is expected, not worth a RuntimeWarning
+        stats = accumulate(X, mix, center=X.mean(axis=0), diagonal=False)
+    assert stats.nk[1] < 1e-250
+
+
+def test_a_sample_too_far_out_gets_the_clear_error_and_no_floating_point_warning():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"sample X\[3\] is not representable"):
+            em(np.array([[0.0], [1.0], [2.0], [3e154]]), Mixture.univariate([1.0], [0.0], [1.0]), chunk_size=2)

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+import emlib
 from emlib import init_from_data, init_from_labels, init_kmeans_pp, kmeans_pp_indices
 from emlib.datasets import three_gaussians
 
@@ -122,3 +123,12 @@ def test_kmeans_pp_never_seeds_a_copy_of_a_seed_while_another_value_is_left():
     X = np.array([[0.0], [0.0], [0.0], [0.1]])          # a total squared distance below 1
     for seed in range(20):
         assert sorted(X[kmeans_pp_indices(X, 2, seed), 0]) == [0.0, 0.1]
+
+
+def test_init_from_labels_takes_integral_floats_and_treats_fixed_as_full():
+    X = np.array([[0.0, 0.0], [1.0, 0.5], [10.0, 10.0], [11.0, 9.5]])
+    by_int = emlib.init_from_labels(X, [0, 0, 1, 1])
+    by_float = emlib.init_from_labels(X, np.array([0.0, 0.0, 1.0, 1.0]))
+    np.testing.assert_array_equal(by_float.means, by_int.means)
+    fixed = emlib.init_from_labels(X, [0, 0, 1, 1], covariance="fixed")      # nothing to keep yet: estimated in full
+    np.testing.assert_array_equal(fixed.covariances, by_int.covariances)

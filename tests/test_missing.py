@@ -472,6 +472,9 @@ def test_compare_quick_fixes_scores_each_method_against_the_truth():
     assert np.isnan(no_holes["drop rows"][2])
     with pytest.raises(ValueError, match="X_full must be the complete data"):
         compare_quick_fixes(X, full[:10], truth)
+    # the documented defaults (n_starts=2, tol=1e-5) are the ones notebook 09 relies on
+    explicit, _ = compare_quick_fixes(X, full, truth, 0, n_starts=2, tol=1e-5)
+    assert explicit == scores
 
 
 def test_a_row_with_nothing_observed_adds_nothing_to_the_loglik_and_warns_of_nothing(rng):
@@ -562,3 +565,64 @@ def test_em_missing_honours_fix_weights_min_weight_and_callback_as_em_does(rng):
     assert b.mixture.n_components == a.mixture.n_components == 2 and seen == list(range(5))
     np.testing.assert_allclose(b.mixture.weights, [0.625, 0.375], rtol=1e-15)   # 0.5 and 0.3, renormalised
     np.testing.assert_array_equal(b.loglik, a.loglik)
+
+
+def _holes_problem():
+    truth = Mixture([0.3, 0.3, 0.4], [[0.0, 0.0], [3.0, 3.0], [0.0, 4.0]], np.stack([np.eye(2)] * 3))
+    full, _ = truth.sample(150, np.random.default_rng(5))
+    X = full.copy()
+    X[:40, 1] = np.nan
+    X[40:60, 0] = np.nan
+    return truth, full, X
+
+
+def _each_start(X, method, seed, n_starts):
+    """The fits of fit_with_holes' starts, one by one, as its docstring describes them."""
+    from emlib.init import init_kmeans_pp
+    from emlib.missing import em_missing, mean_impute
+    rng, filled = np.random.default_rng(seed), mean_impute(X)
+    complete = X[~np.isnan(X).any(axis=1)]
+    start_data, fit_data, fit = {"drop rows": (complete, complete, em), "mean imputation": (filled, filled, em),
+                                 "EM with missing features": (filled, X, em_missing)}[method]
+    return [fit(fit_data, init_kmeans_pp(start_data, 3, rng), max_iter=500, tol=1e-6) for _ in range(n_starts)]
+
+
+@pytest.mark.parametrize("method", ["drop rows", "mean imputation", "EM with missing features"])
+def test_fit_with_holes_returns_its_best_start_by_the_final_loglik(method):
+    from emlib.missing import fit_with_holes
+    _, _, X = _holes_problem()
+    starts = _each_start(X, method, 4, 4)
+    final = [s.loglik[-1] for s in starts]
+    # with this seed the start that ends best is not the one that was best after one iteration
+    assert np.argmax(final) != np.argmax([s.loglik[1] for s in starts])
+    best = fit_with_holes(X, 3, method, 4, n_starts=4)
+    assert best.loglik[-1] == max(final)
+    np.testing.assert_array_equal(best.mixture.means, starts[int(np.argmax(final))].mixture.means)
+    assert not best.history                                  # keeps no iterates: only the fit is needed
+    one = fit_with_holes(X, 3, method, 4)                    # the documented defaults: one start, 500, 1e-6
+    np.testing.assert_array_equal(one.mixture.means, starts[0].mixture.means)
+    assert one.n_iter == starts[0].n_iter
+
+
+def test_drop_rows_needs_only_m_complete_rows():
+    from emlib.missing import fit_with_holes
+    X = np.array([[0.0, np.nan], [1.0, 2.0], [np.nan, 3.0]])
+    fit = fit_with_holes(X, 1, "drop rows", 0)
+    np.testing.assert_array_equal(fit.mixture.means, [[1.0, 2.0]])
+    with pytest.raises(ValueError, match=r"X has 1 complete rows, fewer than m = 2; 'drop rows' cannot fit"):
+        fit_with_holes(X, 2, "drop rows", 0)
+
+
+def test_compare_quick_fixes_gives_every_method_one_seed_drawn_from_rng_and_warns_of_nothing():
+    import warnings
+    from emlib.missing import compare_quick_fixes, fit_with_holes
+    truth, full, X = _holes_problem()
+    seed = int(np.random.default_rng(7).integers(2**32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                       # no holes: the RMSE is NaN without a RuntimeWarning
+        no_holes, _ = compare_quick_fixes(full, full, truth, 7)
+    assert all(np.isnan(score[2]) for score in no_holes.values())
+    _, fits = compare_quick_fixes(X, full, truth, 7)
+    for method, fit in fits.items():
+        np.testing.assert_array_equal(fit.mixture.means, fit_with_holes(X, 3, method, seed, n_starts=2,
+                                                                       tol=1e-5).mixture.means)

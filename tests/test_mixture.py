@@ -135,6 +135,15 @@ def test_as_kind_projects_onto_the_family_and_keeps_members_unchanged(kind):
     np.testing.assert_array_equal(proj.as_kind(kind).covariances, proj.covariances)
 
 
+def test_as_kind_tied_keeps_equal_covariances_bit_for_bit():
+    # "already equal are kept as they are": their weighted average would differ in the last bits
+    w = np.array([0.27257657373623323, 0.3344589825863548, 0.39296444367741207])
+    C = np.array([[3.8449541231732756, 1.2738644243161497], [1.2738644243161497, 4.8772112098528035]])
+    assert not np.array_equal(np.einsum("k,kab->ab", w, np.stack([C] * 3)), C)     # the case is a real one
+    tied = Mixture(w, np.zeros((3, 2)), np.stack([C] * 3)).as_kind("tied")
+    np.testing.assert_array_equal(tied.covariances, np.stack([C] * 3))
+
+
 def test_repr_shows_the_sizes_weights_and_means():
     mix = Mixture([0.25, 0.75], [[0.0, 1.0], [2.5, -1.0]], [np.eye(2), np.eye(2)])
     text = repr(mix)
@@ -174,3 +183,30 @@ def test_a_zero_weight_gives_minus_inf_without_a_warning():
         joint = mix.weighted_logpdf([0.0, 1.0])
         np.testing.assert_allclose(mix.logpdf([0.0, 1.0]), joint[:, 0])
     assert np.all(joint[:, 1] == -np.inf)
+
+
+@pytest.mark.parametrize("kind", ["full", "diag", "spherical", "tied", "fixed"])
+def test_univariate_keeps_the_kind_it_is_told(kind):
+    assert Mixture.univariate([0.5, 0.5], [0.0, 1.0], [1.0, 1.0], kind).kind == kind
+
+
+def test_logsumexp_of_a_row_of_minus_infinity_is_minus_infinity_without_a_warning():
+    import warnings
+    from emlib.mixture import logsumexp_rows
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = logsumexp_rows(np.array([[-np.inf, -np.inf], [0.0, 0.0]]))
+    np.testing.assert_array_equal(out, [-np.inf, np.log(2.0)])
+
+
+def test_only_dask_arrays_take_the_dask_path():
+    from emlib._validation import is_dask_array
+
+    class Chunked(np.ndarray):                    # zarr and h5py arrays also have .chunks
+        chunks = (2,)
+
+    class Lookalike:                               # the two attributes, but not Dask's
+        chunks, to_delayed = (2,), None
+
+    assert not is_dask_array(np.zeros(2).view(Chunked))
+    assert not is_dask_array(Lookalike())

@@ -122,3 +122,30 @@ def test_from_npy_reads_blocks_where_they_are_computed(problem, tmp_path):
     assert_same_fit(emlib.em(X, init, tol=0, max_iter=5), emlib.em(blocks, init, tol=0, max_iter=5))
     with pytest.raises(ValueError, match="rows_per_block must be >= 1"):
         from_npy(tmp_path / "X.npy", 0)
+
+
+@pytest.mark.parametrize("options", [
+    dict(min_weight=0.25, max_iter=30),                     # trimming: one component falls to 0.21
+    dict(fix_weights=True, max_iter=10),
+    dict(keep_history=False, max_iter=10),
+    dict(covariance="diag", chunk_size=128, max_iter=10),
+], ids=["min_weight", "fix_weights", "keep_history", "diag-chunks"])
+def test_every_option_of_em_does_on_blocks_what_it_does_in_memory(problem, options):
+    X, init = problem
+    init = emlib.Mixture([0.45, 0.45, 0.1], init.means, init.covariances)
+    w = np.random.default_rng(2).integers(1, 3, X.shape[0]).astype(float)
+    calls = {"memory": [], "blocks": []}
+    fits = {where: emlib.em(data, init, tol=0, sample_weight=w,
+                            callback=lambda t, mix, ll, where=where: calls[where].append((t, mix.n_components, ll)),
+                            **options)
+            for where, data in (("memory", X), ("blocks", da.from_array(X, chunks=(1000, -1))))}
+    assert_same_fit(fits["memory"], fits["blocks"])
+    assert len(fits["memory"].history) == len(fits["blocks"].history) == (0 if options.get("keep_history") is False
+                                                                          else fits["memory"].n_iter + 1)
+    np.testing.assert_allclose(fits["blocks"].mean_loglik, fits["memory"].mean_loglik, rtol=1e-10)
+    assert len(calls["blocks"]) == fits["blocks"].n_iter + 1
+    np.testing.assert_allclose([c[2] for c in calls["blocks"]], [c[2] for c in calls["memory"]], rtol=1e-10)
+    if "min_weight" in options:
+        assert fits["blocks"].mixture.n_components < 3        # the option took effect
+    if "fix_weights" in options:
+        np.testing.assert_array_equal(fits["blocks"].mixture.weights, init.weights)

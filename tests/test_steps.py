@@ -226,7 +226,7 @@ def test_statistics_of_two_blocks_add_up_to_the_statistics_of_all_samples(diagon
         np.testing.assert_allclose(getattr(parts, field), getattr(whole, field), rtol=1e-12, atol=1e-9)
     assert parts.loglik == pytest.approx(whole.loglik, rel=1e-13)
     assert parts.diagonal == whole.diagonal and np.array_equal(parts.center, c)
-    with pytest.raises(ValueError, match="same centre with the same layout"):
+    with pytest.raises(ValueError, match=r"^only statistics taken around the same centre with the same layout can be added$"):
         whole + accumulate(X, mix, center=c + 1.0, diagonal=diagonal)
 
 
@@ -241,3 +241,62 @@ def test_scatter_around_any_means_equals_the_direct_sum(rng):
     means = X.mean(axis=0) + rng.normal(size=(3, 2))
     direct = np.einsum("ik,ika,ikb->kab", resp, X[:, None, :] - means, X[:, None, :] - means)
     np.testing.assert_allclose(stats.scatter(means), direct, rtol=1e-9, atol=1e-6)
+
+
+def test_responsibility_entropy_counts_0_ln_0_as_0_without_a_warning():
+    import warnings
+    from emlib.steps import responsibility_entropy
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                  # a student's notebook shows no RuntimeWarning
+        h = responsibility_entropy([[1.0, 0.0], [0.5, 0.5]])
+    assert h == pytest.approx(np.log(2.0), rel=1e-15)
+
+
+def test_update_covariances_adds_the_documented_reg_by_default(rng):
+    X = rng.normal(size=(40, 2))
+    resp, _ = e_step(X, random_mixture(rng, 2, 2))
+    means = update_means(X, resp)
+    np.testing.assert_array_equal(update_covariances(X, resp, means), update_covariances(X, resp, means, reg=1e-6))
+    assert not np.array_equal(update_covariances(X, resp, means), update_covariances(X, resp, means, reg=0.0))
+
+
+def test_a_fixed_weight_of_zero_is_allowed_and_kept():
+    X = np.array([[0.0, 0.0], [1.0, 0.5], [10.0, 10.0], [11.0, 9.5]])
+    resp = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    np.testing.assert_array_equal(m_step(X, resp, fixed_weights=[0.0, 1.0]).weights, [0.0, 1.0])
+
+
+def test_m_step_with_a_prior_is_the_map_update_not_the_ml_one():
+    from emlib.prior import Prior
+    X = np.array([[0.0, 0.0], [1.0, 0.5], [0.5, 2.0], [10.0, 10.0], [11.0, 9.5], [9.0, 11.0]])
+    resp = np.repeat(np.eye(2), 3, axis=0)
+    prior = Prior(scale=np.eye(2), dof=4.0)
+    map_fit, ml_fit = m_step(X, resp, reg=0.0, prior=prior), m_step(X, resp, reg=0.0)
+    # Sigma_k = (S_k + scale) / (N_k + dof + d + 1) instead of S_k / N_k (emlib.prior)
+    S0 = np.cov(X[:3].T, bias=True) * 3
+    np.testing.assert_allclose(map_fit.covariances[0], (S0 + np.eye(2)) / (3 + 4.0 + 2 + 1), rtol=1e-12)
+    np.testing.assert_allclose(ml_fit.covariances[0], S0 / 3, rtol=1e-12)
+
+
+def test_a_variance_that_cancellation_drives_below_zero_is_set_to_zero():
+    from emlib.suffstats import SufficientStatistics
+    # two samples at x = 1 (centre 0): T = 2, N mu^2 = 2; a rounding error of -1e-9 leaves a negative scatter
+    stats = SufficientStatistics(nk=np.array([2.0]), first=np.array([[2.0]]), second=np.array([[2.0 - 1e-9]]),
+                                 loglik=0.0, center=np.zeros(1), diagonal=False)
+    assert stats.moments().scatter[0, 0, 0] == 0.0
+
+
+def test_diagonal_second_moments_are_diagonal_matrices():
+    from emlib.suffstats import SufficientStatistics
+    stats = SufficientStatistics(nk=np.array([2.0]), first=np.zeros((1, 2)), second=np.array([[3.0, 5.0]]),
+                                 loglik=0.0, center=np.zeros(2), diagonal=True)
+    np.testing.assert_array_equal(stats.second_moments(), [np.diag([3.0, 5.0])])
+
+
+@pytest.mark.parametrize("kind", ["full", "tied"])
+def test_full_and_tied_updates_refuse_moments_that_kept_only_variances(kind):
+    from emlib.steps import Moments, mixture_from_moments
+    mom = Moments(np.array([2.0, 2.0]), np.zeros((2, 2)), np.stack([np.eye(2)] * 2), diagonal_only=True)
+    with pytest.raises(ValueError, match=rf"^internal: covariance='{kind}' needs the full scatter matrices$"):
+        mixture_from_moments(mom, kind, 0.0)
+    assert mixture_from_moments(mom, "diag", 0.0).kind == "diag"
