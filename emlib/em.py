@@ -50,9 +50,9 @@ class EMResult:
     responsibilities : array of shape (n, m), E[z_i^(k)] at the final parameters
         (computed on first access)
     prior : Prior or None, the prior of MAP-EM
-    log_prior : array of shape (n_iter + 1,), ln p(theta^(t)) up to a constant
-        (zeros without a prior); ``log_posterior`` = loglik + log_prior is what
-        MAP-EM climbs
+    log_prior : array of shape (n_iter + 1,), ln p(theta^(t)) up to a constant, or
+        None without a prior; ``log_posterior`` = loglik + log_prior is what
+        MAP-EM climbs (= loglik without a prior)
     """
 
     mixture: Mixture

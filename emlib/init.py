@@ -134,7 +134,6 @@ def init_from_labels(X, labels, *, covariance: str = "full", reg: float = 1e-6,
         as_f = as_float_array(labels_arr, "labels", 1)
         if not np.all(as_f == np.round(as_f)):
             raise ValueError("labels must be integers 0..m-1")
-        labels_arr = as_f.astype(int)
     labels_arr = labels_arr.astype(int)
     if np.any(labels_arr < 0):
         raise ValueError("labels must be integers 0..m-1, got a negative label")

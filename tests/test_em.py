@@ -407,3 +407,13 @@ def test_a_sample_too_far_out_gets_the_clear_error_and_no_floating_point_warning
         warnings.simplefilter("error")
         with pytest.raises(ValueError, match=r"sample X\[3\] is not representable"):
             em(np.array([[0.0], [1.0], [2.0], [3e154]]), Mixture.univariate([1.0], [0.0], [1.0]), chunk_size=2)
+
+
+def test_the_loop_asks_converged_at_t_0_with_the_first_evidence_and_returns_the_last():
+    from emlib.em import iterate
+    at_start = iterate(lambda theta: theta, lambda ev: ev + 1, 5, max_iter=10,
+                       converged=lambda old, new: new >= 5)                  # already there at t = 0
+    assert (at_start.n_iter, at_start.converged, at_start.theta, at_start.evidence) == (0, True, 5, 5)
+    run = iterate(lambda theta: 2 * theta, lambda ev: ev // 2 + 1, 0, max_iter=10,
+                  converged=lambda old, new: old is not None and new >= 8)
+    assert (run.n_iter, run.theta, run.evidence) == (4, 4, 8)               # the evidence of the last theta

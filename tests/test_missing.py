@@ -576,7 +576,7 @@ def _holes_problem():
     return truth, full, X
 
 
-def _each_start(X, method, seed, n_starts):
+def _each_start(X, method, seed, n_starts, tol=1e-6):
     """The fits of fit_with_holes' starts, one by one, as its docstring describes them."""
     from emlib.init import init_kmeans_pp
     from emlib.missing import em_missing, mean_impute
@@ -584,7 +584,7 @@ def _each_start(X, method, seed, n_starts):
     complete = X[~np.isnan(X).any(axis=1)]
     start_data, fit_data, fit = {"drop rows": (complete, complete, em), "mean imputation": (filled, filled, em),
                                  "EM with missing features": (filled, X, em_missing)}[method]
-    return [fit(fit_data, init_kmeans_pp(start_data, 3, rng), max_iter=500, tol=1e-6) for _ in range(n_starts)]
+    return [fit(fit_data, init_kmeans_pp(start_data, 3, rng), max_iter=500, tol=tol) for _ in range(n_starts)]
 
 
 @pytest.mark.parametrize("method", ["drop rows", "mean imputation", "EM with missing features"])
@@ -602,6 +602,16 @@ def test_fit_with_holes_returns_its_best_start_by_the_final_loglik(method):
     one = fit_with_holes(X, 3, method, 4)                    # the documented defaults: one start, 500, 1e-6
     np.testing.assert_array_equal(one.mixture.means, starts[0].mixture.means)
     assert one.n_iter == starts[0].n_iter
+
+
+def test_fit_with_holes_passes_its_tolerance_and_ranks_by_the_last_loglik():
+    from emlib.missing import fit_with_holes
+    _, _, X = _holes_problem()
+    starts = _each_start(X, "drop rows", 3, 4, tol=1e-2)         # stopped early: the last steps are large
+    final, before = [s.loglik[-1] for s in starts], [s.loglik[-2] for s in starts]
+    assert np.argmax(final) != np.argmax(before)                # this seed ranks them differently one step earlier
+    best = fit_with_holes(X, 3, "drop rows", 3, n_starts=4, tol=1e-2)
+    assert best.loglik[-1] == max(final) and best.n_iter == starts[int(np.argmax(final))].n_iter
 
 
 def test_drop_rows_needs_only_m_complete_rows():

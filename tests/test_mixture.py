@@ -210,3 +210,11 @@ def test_only_dask_arrays_take_the_dask_path():
 
     assert not is_dask_array(np.zeros(2).view(Chunked))
     assert not is_dask_array(Lookalike())
+
+
+def test_a_covariance_too_small_to_invert_is_refused_without_a_floating_point_warning():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"components \[1\] have variances too small"):
+            Mixture([0.5, 0.5], [[0.0], [1.0]], [[[1.0]], [[1e-320]]])

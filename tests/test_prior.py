@@ -173,6 +173,22 @@ def test_em_missing_with_a_prior_equals_em_when_nothing_is_missing():
     np.testing.assert_allclose(a.log_posterior, b.log_posterior, rtol=1e-10)
 
 
+def test_map_em_stops_on_the_change_of_the_log_posterior_and_keeps_its_prior():
+    X, init = collapse_example()
+    prior = Prior.from_data(X, 3, alpha=1.5)
+    full = emlib.em(X, init, reg=0.0, prior=prior, max_iter=300, tol=0.0)
+    tol, n = 1e-2, X.shape[0]
+    first_below = {name: int(np.argmax(np.abs(np.diff(curve)) / n < tol)) + 1
+                   for name, curve in (("log_posterior", full.log_posterior), ("loglik", full.loglik))}
+    assert first_below["log_posterior"] != first_below["loglik"]            # the two rules stop at different t
+    fit = emlib.em(X, init, reg=0.0, prior=prior, max_iter=300, tol=tol)
+    assert fit.converged and fit.n_iter == first_below["log_posterior"]
+    assert fit.prior is prior
+    plain = emlib.em(X, init, max_iter=5)
+    assert plain.prior is None and plain.log_prior is None                 # no prior: nothing to add
+    np.testing.assert_array_equal(plain.log_posterior, plain.loglik)
+
+
 def test_from_data_is_fraley_raftery_default():
     X, _ = collapse_example()
     prior = Prior.from_data(X, 3)

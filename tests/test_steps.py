@@ -300,3 +300,12 @@ def test_full_and_tied_updates_refuse_moments_that_kept_only_variances(kind):
     with pytest.raises(ValueError, match=rf"^internal: covariance='{kind}' needs the full scatter matrices$"):
         mixture_from_moments(mom, kind, 0.0)
     assert mixture_from_moments(mom, "diag", 0.0).kind == "diag"
+
+
+def test_moments_of_diagonal_statistics_are_diagonal_and_say_so():
+    from emlib.suffstats import SufficientStatistics
+    stats = SufficientStatistics(nk=np.array([2.0]), first=np.array([[2.0, 0.0]]), second=np.array([[3.0, 5.0]]),
+                                 loglik=0.0, center=np.zeros(2), diagonal=True)
+    mom = stats.moments()
+    assert mom.diagonal_only is True
+    np.testing.assert_array_equal(mom.scatter, [np.diag([3.0 - 2.0, 5.0])])
