@@ -94,11 +94,12 @@ def check_responsibilities(resp, n: int | None = None, name: str = "resp") -> np
         raise ValueError(f"{name} must have one row per sample ({n}), got shape {resp.shape}")
     if resp.shape[1] < 1:
         raise ValueError(f"{name} must have at least one column (component), got shape {resp.shape}")
+    if resp.shape[0] < 1:
+        raise ValueError(f"{name} must have at least one row (sample), got shape {resp.shape}")
     check_finite(resp, name)
     if np.any(resp < -1e-12) or np.any(resp > 1 + 1e-12):
         raise ValueError(f"{name} must hold probabilities in [0, 1]")
-    sums = resp.sum(axis=1)
-    worst = float(np.max(np.abs(sums - 1.0))) if sums.size else 0.0
+    worst = float(np.max(np.abs(resp.sum(axis=1) - 1.0)))
     if worst > 1e-6:
         raise ValueError(f"each row of {name} must sum to 1 (a distribution over components); worst row is off by {worst:.3g}")
     return resp

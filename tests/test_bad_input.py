@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, event, given, settings, strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
 import emlib
+import emlib._validation
 import emlib.missing as M
 import emlib.prior
 import emlib.scoring
@@ -424,6 +425,10 @@ DOOR = {
                                         "covariances must be invertible in float64; components [1] have variances too "
                                         "small (smallest eigenvalues [1e-320]). If they came from a collapsed "
                                         "component, increase reg or set min_weight to trim it."),
+    "resp empty": (lambda: emlib.update_weights(np.zeros((0, 2))), ValueError,
+                   "resp must have at least one row (sample), got shape (0, 2)"),
+    "X 1-D where 2-D is needed": (lambda: emlib._validation.check_data(np.zeros(3), allow_1d=False), ValueError,
+                                  "X must be 2-dimensional, got shape (3,)"),
     "fit_with_holes m": (lambda: M.fit_with_holes(XHOLES, 0, "drop rows"), ValueError, "m must be >= 1, got 0"),
     "fit_with_holes n_starts": (lambda: M.fit_with_holes(XHOLES, 1, "drop rows", n_starts=0), ValueError,
                                 "n_starts must be >= 1, got 0"),
@@ -583,3 +588,11 @@ def test_a_zero_total_weight_component_never_gives_nan():
         emlib.em(X, init)
     result = emlib.em(X, init, min_weight=1e-3)
     assert result.mixture.n_components == 2 and np.all(np.isfinite(result.loglik))
+
+
+def test_the_bounds_of_check_int_and_check_data_are_inclusive():
+    from emlib._validation import check_data, check_int
+    assert check_int(4, "m", minimum=1, maximum=4) == 4
+    with pytest.raises(ValueError, match=r"^m must be <= 4, got 5$"):
+        check_int(5, "m", minimum=1, maximum=4)
+    assert check_data(np.zeros((1, 3)), allow_1d=False).shape == (1, 3)
