@@ -309,3 +309,11 @@ def test_moments_of_diagonal_statistics_are_diagonal_and_say_so():
     mom = stats.moments()
     assert mom.diagonal_only is True
     np.testing.assert_array_equal(mom.scatter, [np.diag([3.0 - 2.0, 5.0])])
+
+
+def test_a_chunk_holds_about_a_mebibyte_of_rows_and_an_explicit_size_is_kept():
+    from emlib.suffstats import CHUNK_BYTES, chunk_rows
+    rows = chunk_rows(6, 3)                                     # p = 6 features, m = 3 components
+    assert isinstance(rows, int) and rows * 8 * 9 <= CHUNK_BYTES < (rows + 1) * 8 * 9
+    assert chunk_rows(10**6, 1) == 256                          # never fewer than 256 rows
+    assert chunk_rows(6, 3, 1) == 1 and chunk_rows(6, 3, 7) == 7
