@@ -50,7 +50,8 @@ def init_from_data(X, m, rng=None, *, variance_scale: float = 1.0) -> Mixture:
     variance_scale = check_float(variance_scale, "variance_scale", minimum=0.0, strict=True)
     idx = rng.choice(n, size=m, replace=False)
     var = X.var(axis=0) * variance_scale
-    var = np.where(var > 0, var, 1.0)      # a constant feature still gets a proper Gaussian
+    # a constant feature (or one whose variance is subnormal: 1 / var overflows) still gets a proper Gaussian
+    var = np.where(var >= np.finfo(float).tiny, var, 1.0)
     cov = np.broadcast_to(np.diag(var), (m, d, d))
     return Mixture(np.full(m, 1.0 / m), X[idx], cov)
 

@@ -75,7 +75,7 @@ def _factor(cov: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             "If they came from a collapsed component, increase reg or set min_weight to trim it."
         ) from None
     log_det = 2.0 * np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1)
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore"):
         chol_inv = np.linalg.solve(chol, np.broadcast_to(np.eye(d), (m, d, d)))    # L^{-1}
         prec = np.swapaxes(chol_inv, 1, 2) @ chol_inv                              # Sigma^{-1} = L^{-T} L^{-1}
     # LAPACK refuses every non-positive pivot; what it accepts can still be too small to invert in float64

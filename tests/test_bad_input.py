@@ -429,6 +429,18 @@ DOOR = {
                    "resp must have at least one row (sample), got shape (0, 2)"),
     "X 1-D where 2-D is needed": (lambda: emlib._validation.check_data(np.zeros(3), allow_1d=False), ValueError,
                                   "X must be 2-dimensional, got shape (3,)"),
+    "spherical off-diagonal": (lambda: Mixture([1.0], [[0, 0]], [[[1, 0.1], [0.1, 1]]], "spherical"), ValueError,
+                               "covariances must be diagonal for kind='spherical', got off-diagonal entries up to 0.1; "
+                               "use kind='full' for correlated features"),
+    "spherical unequal variances": (lambda: Mixture([1.0], [[0, 0]], [[[1, 0], [0, 2]]], "spherical"), ValueError,
+                                    "covariances must be sigma_k^2 I (equal diagonal entries) for kind='spherical'; "
+                                    "use kind='diag' for one variance per feature"),
+    "tied unequal": (lambda: Mixture([0.5, 0.5], [[0, 0], [1, 1]], [np.eye(2), 2 * np.eye(2)], "tied"), ValueError,
+                     "covariances must be one matrix shared by every component for kind='tied'; "
+                     "use kind='full' for one matrix per component"),
+    "covariances asymmetric in a small component": (
+        lambda: Mixture([0.5, 0.5], [[0, 0], [1, 1]], [np.eye(2), [[1e-6, 1e-13], [0, 1e-6]]]), ValueError,
+        "covariances[1] is not symmetric (relative asymmetry 1e-07); expected symmetric positive definite matrices"),
     "fit_with_holes m": (lambda: M.fit_with_holes(XHOLES, 0, "drop rows"), ValueError, "m must be >= 1, got 0"),
     "fit_with_holes n_starts": (lambda: M.fit_with_holes(XHOLES, 1, "drop rows", n_starts=0), ValueError,
                                 "n_starts must be >= 1, got 0"),

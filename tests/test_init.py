@@ -132,3 +132,9 @@ def test_init_from_labels_takes_integral_floats_and_treats_fixed_as_full():
     np.testing.assert_array_equal(by_float.means, by_int.means)
     fixed = emlib.init_from_labels(X, [0, 0, 1, 1], covariance="fixed")      # nothing to keep yet: estimated in full
     np.testing.assert_array_equal(fixed.covariances, by_int.covariances)
+
+
+def test_init_from_data_gives_a_feature_with_subnormal_variance_a_unit_variance():
+    X = np.array([[0.0, 1e-162], [1.0, 0.0], [2.0, 1e-162]])          # variance ~ 2e-325: 1 / var overflows
+    init = init_from_data(X, 2, 0)
+    np.testing.assert_array_equal(init.covariances[:, 1, 1], [1.0, 1.0])

@@ -218,3 +218,20 @@ def test_a_covariance_too_small_to_invert_is_refused_without_a_floating_point_wa
         warnings.simplefilter("error")
         with pytest.raises(ValueError, match=r"components \[1\] have variances too small"):
             Mixture([0.5, 0.5], [[0.0], [1.0]], [[[1.0]], [[1e-320]]])
+
+
+def test_structure_and_symmetry_are_judged_relative_to_each_components_scale():
+    big = 1e6 * np.eye(2)
+    # differences of 1e-5 on entries of 1e6 (relative 1e-11) are rounding: accepted for every kind
+    Mixture([1.0], [[0, 0]], [big + [[0, 1e-5], [1e-5, 0]]], "diag")
+    Mixture([1.0], [[0, 0]], [big + [[1e-5, 0], [0, 0]]], "spherical")
+    Mixture([0.5, 0.5], [[0, 0], [1, 1]], [big, big + 1e-5 * np.eye(2)], "tied")
+    Mixture([1.0], [[0, 0]], [[[1.0, 1e-10], [1e-10, 1.0]]], "diag")       # exactly at the tolerance: accepted
+    # an asymmetry of 1e-9 on entries of 1 is accepted, though a component of scale 1e-3 sits beside it
+    Mixture([0.5, 0.5], [[0, 0], [1, 1]], [[[1.0, 1e-9], [0.0, 1.0]], 1e-3 * np.eye(2)])
+
+
+def test_covariances_and_precisions_are_stored_exactly_symmetric():
+    mix = Mixture([1.0], [[0.0, 0.0, 0.0]], [[[2.0, 0.3, 1e-12], [0.3, 1.5, 0.2], [0.0, 0.2, 1.1]]])
+    np.testing.assert_array_equal(mix.covariances, np.swapaxes(mix.covariances, 1, 2))
+    np.testing.assert_array_equal(mix.precisions, np.swapaxes(mix.precisions, 1, 2))
