@@ -235,3 +235,10 @@ def test_covariances_and_precisions_are_stored_exactly_symmetric():
     mix = Mixture([1.0], [[0.0, 0.0, 0.0]], [[[2.0, 0.3, 1e-12], [0.3, 1.5, 0.2], [0.0, 0.2, 1.1]]])
     np.testing.assert_array_equal(mix.covariances, np.swapaxes(mix.covariances, 1, 2))
     np.testing.assert_array_equal(mix.precisions, np.swapaxes(mix.precisions, 1, 2))
+
+
+def test_each_tolerance_is_inclusive():
+    # 2e-10 - 1e-10 is exactly 1e-10 (Sterbenz), and 1e-8 - 0 is exactly 1e-8: each sits on its tolerance
+    Mixture([0.5, 0.5], [[0, 0], [1, 1]], [np.eye(2), np.diag([2e-10, 1e-10])], "spherical")
+    Mixture([0.5, 0.5], [[0, 0], [1, 1]], [np.diag([1.0, 2e-10]), np.diag([1.0, 1e-10])], "tied")
+    Mixture([1.0], [[0, 0]], [[[1.0, 0.0], [1e-8, 1.0]]])                   # relative asymmetry exactly 1e-8
