@@ -22,7 +22,7 @@ help:
 	@echo "make exercises    regenerate exercises/ from solutions/"
 	@echo "make grade SUBMISSIONS=folder   grade student notebooks in a sandbox (FORCE=1 replaces grades/grades.csv)"
 	@echo "make bench        speed of emlib against scikit-learn"
-	@echo "make mutate       mutation testing of emlib's core (mutmut; about an hour on 2 cores, see CONTRIBUTING.md)"
+	@echo "make mutate       mutation testing of emlib's core (mutmut; about 40 minutes on 2 cores, see CONTRIBUTING.md)"
 	@echo "make slides       offline reveal.js decks of the lecture in site/slides/ (Alt+R in JupyterLab presents live)"
 	@echo "make html         the course as a static web site in site/ (open site/index.html), with offline search"
 	@echo "make test-browser the EM explorer in JupyterLab in headless Chromium (installs Chromium as root)"
