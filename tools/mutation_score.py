@@ -48,9 +48,10 @@ def main(argv: list[str], root: Path = ROOT) -> int:
     failed = False
     print(f"{'module':<28}{'killed':>8}{'survived':>10}{'accepted':>10}{'equiv.':>8}{'timeout':>9}{'unrun':>7}"
           f"{'score':>9}")
-    survivors, stale, total = [], [], Counter()
+    survivors, stale, total, known = [], [], Counter(), set()
     for meta in metas:
         codes = json.loads(meta.read_text())["exit_code_by_key"]
+        known.update(codes)
         if not codes:
             continue
         module = meta.relative_to(root / "mutants").as_posix()[:-len(".py.meta")].replace("/", ".")
@@ -83,7 +84,6 @@ def main(argv: list[str], root: Path = ROOT) -> int:
         print(f"{'core':<28}{total['killed']:>8}{total['survived'] + total['suspicious'] + total['no tests']:>10}"
               f"{total['accepted']:>10}{total['equivalent']:>8}{total['timeout']:>9}{total['not checked']:>7}"
               f"{caught / live if live else 1.0:>8.1%}")
-    known = {name for meta in metas for name in json.loads(meta.read_text())["exit_code_by_key"]}
     stale += sorted(name for name in equiv if name not in known and name.split(".")[1] in CORE)
     if stale:
         failed = True
