@@ -594,19 +594,6 @@ def test_plot_trim_history_marks_every_trim():
     plt.close(fig)
 
 
-def test_plot_density_2d_has_a_colour_bar_and_needs_two_dimensions():
-    from emlib.course.plotting import plot_density_2d
-
-    fig, ax = plt.subplots()
-    plot_density_2d(ax, Mixture([1.0], [[0.0, 0.0]], [np.eye(2)]), 2.0, resolution=21)
-    assert len(fig.axes) == 2 and fig.axes[1].get_ylabel() == "density p(x)"
-    with pytest.raises(ValueError, match="mixture must be 2-D"):
-        plot_density_2d(ax, Mixture([1.0], [[0.0]], [[[1.0]]]), 2.0)
-    with pytest.raises(ValueError, match="lim must be positive"):
-        plot_density_2d(ax, Mixture([1.0], [[0.0, 0.0]], [np.eye(2)]), 0.0)
-    plt.close(fig)
-
-
 def test_narrowest_sd_and_plot_highlighted_point_at_the_thin_components():
     from matplotlib.colors import to_hex
 
@@ -793,7 +780,7 @@ def test_plot_density_map_shades_the_mixture_density_with_a_colour_bar():
     fig, ax = plt.subplots()
     shown = plot_density_map(ax, mixture, (0.0, 1.0), resolution=51)
     np.testing.assert_allclose(shown.levels.max(), 1 / (2 * np.pi * 0.01), rtol=0.2)   # the peak density, 15.9
-    assert len(fig.axes) == 2 and fig.axes[1].get_ylabel() == "p(x)"
+    assert len(fig.axes) == 2 and fig.axes[1].get_ylabel() == "p(x)" and ax.get_aspect() == 1.0
     with pytest.raises(ValueError, match="limits must be a pair"):
         plot_density_map(ax, mixture, (1.0, 0.0))
     with pytest.raises(ValueError, match="mixture must be 2-D"):

@@ -1490,32 +1490,6 @@ def plot_trim_history(result, *, linthresh=20):
     return fig
 
 
-def plot_density_2d(ax, mixture, lim, *, resolution=161, cmap="Greys"):
-    """A 2-D mixture density p(x) as filled contours on [-lim, lim]^2, with a colour bar.
-
-    Parameters
-    ----------
-    ax : Matplotlib Axes
-    mixture : Mixture of dimension 2
-    lim : float > 0, half the side of the square drawn
-    resolution : int, grid points per side
-
-    Returns
-    -------
-    ax
-    """
-    if mixture.n_features != 2:
-        raise ValueError(f"mixture must be 2-D, got dimension {mixture.n_features}")
-    if not lim > 0:
-        raise ValueError(f"lim must be positive, got {lim}")
-    grid = np.linspace(-lim, lim, resolution)
-    G = np.stack(np.meshgrid(grid, grid), axis=-1).reshape(-1, 2)
-    shade = ax.contourf(grid, grid, mixture.pdf(G).reshape(grid.size, grid.size), levels=20, cmap=cmap)
-    ax.figure.colorbar(shade, ax=ax, label="density p(x)")
-    ax.set_aspect("equal")
-    return ax
-
-
 def narrowest_sd(mixture) -> np.ndarray:
     """Each component's narrowest standard deviation, sqrt of the smallest eigenvalue of Sigma_k, shape (m,)."""
     return np.sqrt(np.linalg.eigvalsh(mixture.covariances)[:, 0])
@@ -1909,6 +1883,7 @@ def plot_density_map(ax, mixture: Mixture, limits, *, resolution: int = 200, lev
     density = mixture.pdf(np.column_stack([G0.ravel(), G1.ravel()])).reshape(G0.shape)
     shown = ax.contourf(G0, G1, density, levels=levels, cmap="Greys")
     ax.figure.colorbar(shown, ax=ax, shrink=0.8, label="p(x)")
+    ax.set_aspect("equal")
     return shown
 
 
